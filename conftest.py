@@ -1,0 +1,3 @@
+"""Registers the streamconform pytest plugin when running from a checkout."""
+
+pytest_plugins = ["harness.pytest_plugin"]

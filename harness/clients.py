@@ -1,0 +1,111 @@
+"""Clients under test: a command line started against the harness's server, or the reference."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.targets import ClientCommand
+
+#: protocol -> "module:coroutine function(url, faults)" of the reference client
+REFERENCE_CLIENTS: dict[str, str] = {
+    "rtsp": "reference_impl.rtsp.client:run_session",
+}
+
+STOP_GRACE = 2.0
+
+
+@dataclass
+class ClientRun:
+    """A client started by the harness: how it ended, and where its output went."""
+
+    label: str
+    log_path: Path | None = None
+    returncode: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientUnderTest:
+    """Either a command template or the reference client of a protocol, with faults."""
+
+    protocol: str
+    command: ClientCommand | None
+    faults: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"client:{self.command.template}" if self.command else "reference"
+
+    @asynccontextmanager
+    async def run(self, url: str, log_dir: Path) -> AsyncIterator[ClientRun]:
+        """Start the client; on exit stop it (by PID, SIGTERM then SIGKILL) if still running."""
+        if self.command is None:
+            async with _run_reference(self.protocol, url, self.faults) as run:
+                yield run
+        else:
+            async with _run_command(self.command, url, log_dir) as run:
+                yield run
+
+
+@asynccontextmanager
+async def _run_reference(
+    protocol: str, url: str, faults: tuple[str, ...]
+) -> AsyncIterator[ClientRun]:
+    module_name, _, attr = REFERENCE_CLIENTS[protocol].partition(":")
+    session: Callable[..., Awaitable[None]] = getattr(importlib.import_module(module_name), attr)
+    run = ClientRun("reference")
+
+    async def play() -> None:
+        try:
+            await session(url, faults=faults)
+            run.returncode = 0
+        except Exception as exc:  # the reference client's failure is evidence, not a crash
+            run.returncode, run.error = 1, f"{type(exc).__name__}: {exc}"
+
+    task = asyncio.create_task(play())
+    try:
+        yield run
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@asynccontextmanager
+async def _run_command(command: ClientCommand, url: str, log_dir: Path) -> AsyncIterator[ClientRun]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "client.log"
+    run = ClientRun(command.template, log_path)
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command.argv(url),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we can end it and its children
+        )
+        try:
+            yield run
+        finally:
+            run.returncode = await _stop(process)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    if process.returncode is not None:
+        return process.returncode
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            return await asyncio.wait_for(process.wait(), STOP_GRACE)
+        except TimeoutError:
+            continue
+    return await process.wait()

@@ -1,0 +1,1 @@
+"""Reference implementations: one package per protocol, each a sans-IO core and asyncio adapters."""
