@@ -17,11 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Conformance and interoperability harness for streaming protocols.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from harness import serve_cli
+    from harness.fuzz import cli as fuzz_cli
     from harness.peers import cli as peers_cli
     from harness.report import cli as report_cli
 
     report_cli.add_parser(sub)
     peers_cli.add_parser(sub)
+    serve_cli.add_parser(sub)
+    fuzz_cli.add_parser(sub)
     return parser
 
 

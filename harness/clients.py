@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.targets import ClientCommand
+from reference_impl.common import observe
 
 #: protocol -> "module:coroutine function(url, faults)" of the reference client
 REFERENCE_CLIENTS: dict[str, str] = {
@@ -29,6 +31,21 @@ class ClientRun:
     log_path: Path | None = None
     returncode: int | None = None
     error: str | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the client ends by itself; False if it is still running at the deadline."""
+        try:
+            await asyncio.wait_for(self.finished.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def output(self, limit: int = 20000) -> str:
+        """The tail of what the client printed (commands only)."""
+        if self.log_path is None or not self.log_path.exists():
+            return self.error or ""
+        return self.log_path.read_bytes()[-limit:].decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,14 @@ async def _run_reference(
             run.returncode = 0
         except Exception as exc:  # the reference client's failure is evidence, not a crash
             run.returncode, run.error = 1, f"{type(exc).__name__}: {exc}"
+        finally:
+            run.finished.set()
 
-    task = asyncio.create_task(play())
+    # The scripted server already records this connection; the reference client under test
+    # records nothing, so each connection appears once in the evidence.
+    quiet = contextvars.copy_context()
+    quiet.run(observe.set_observer, None)
+    task = asyncio.create_task(play(), context=quiet)
     try:
         yield run
     finally:
@@ -90,10 +113,17 @@ async def _run_command(command: ClientCommand, url: str, log_dir: Path) -> Async
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can end it and its children
         )
+
+        async def watch() -> None:
+            run.returncode = await process.wait()
+            run.finished.set()
+
+        watcher = asyncio.create_task(watch())
         try:
             yield run
         finally:
             run.returncode = await _stop(process)
+            await asyncio.gather(watcher, return_exceptions=True)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> int:

@@ -559,7 +559,7 @@ def streamconform(pytestconfig: pytest.Config) -> RunState:
 @pytest.fixture
 def conformance(request: pytest.FixtureRequest) -> Conformance:
     """Record violations of the test's declared requirements: `conformance.expect(ok, ID, why)`."""
-    found = request.node.stash.get(CONFORMANCE, None)
+    found: Conformance | None = request.node.stash.get(CONFORMANCE, None)
     if found is None:
         raise pytest.UsageError(
             f"{request.node.nodeid}: `conformance` needs @pytest.mark.requirement"
@@ -570,7 +570,8 @@ def conformance(request: pytest.FixtureRequest) -> Conformance:
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> evidence_mod.TestEvidence:
     """This test's evidence: add files (client logs, dumps) with `evidence.extra_files.append`."""
-    return request.node.stash[EVIDENCE]
+    found: evidence_mod.TestEvidence = request.node.stash[EVIDENCE]
+    return found
 
 
 def peer_unavailable(state: RunState, message: str) -> None:

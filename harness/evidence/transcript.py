@@ -125,7 +125,8 @@ class TestEvidence:
         """Write transcripts (JSON and readable text) and, if asked, one pcapng; return paths."""
         from harness.evidence.render import write_evidence
 
-        return write_evidence(self, with_pcap)
+        written: dict[str, list[str]] = write_evidence(self, with_pcap)
+        return written
 
 
 _current: contextvars.ContextVar[TestEvidence | None] = contextvars.ContextVar(

@@ -13,6 +13,7 @@ _FAULTS = [
     Fault("unknown_method_400", ("RTSP-METHOD-UNKNOWN-501",), "an unknown method gets 400"),
     Fault("accept_any_version", ("RTSP-VERSION-505",), "an RTSP/2.0 request gets 200"),
     Fault("accept_malformed", ("RTSP-BAD-REQUEST-400",), "a malformed request line gets 200"),
+    Fault("setup_always_461", ("RTSP-INTEROP-PLAY",), "every SETUP is refused with 461"),
     Fault("client_omit_cseq", ("RTSP-CSEQ-PRESENT",), "the client's requests carry no CSeq"),
     Fault("client_repeat_cseq", ("RTSP-CSEQ-INCREASE",), "the client reuses CSeq 1"),
     Fault("client_no_teardown", ("RTSP-CLIENT-TEARDOWN",), "the client closes without TEARDOWN"),

@@ -110,7 +110,8 @@ class ServerLogic:
 
     def _setup(self, request: Request, now: float) -> Response:
         transport = request.header("Transport") or ""
-        if "RTP/AVP/TCP" not in transport or "interleaved=" not in transport:
+        tcp = "RTP/AVP/TCP" in transport and "interleaved=" in transport
+        if not tcp or "setup_always_461" in self.faults:
             # This slice serves interleaved TCP only (RFC 2326 §12.39, 461 per §11.3.9).
             return self._reply(request.headers, 461)
         session = self._session_of(request)

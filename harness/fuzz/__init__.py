@@ -1,0 +1,1 @@
+"""Fuzzing campaigns: generated and mutated cases, oracles, durable findings, replay."""

@@ -1,0 +1,191 @@
+"""RTSP as a fuzzing target: states to walk into, cases, and the spec oracles."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+
+from harness.catalogue import Catalogue
+from harness.fuzz import rtsp_cases
+from harness.fuzz.wire import Exchange
+from reference_impl.common.events import ProtocolError, Violation
+from reference_impl.rtsp.connection import RTSPConnection, Role
+from reference_impl.rtsp.messages import BadRequest, Request, Response
+
+STATES = ("Init", "Ready", "Playing")
+INCOMPLETE_GLANCE = 0.02
+_CSEQ = re.compile(rb"(?im)^cseq:[ \t]*([0-9]{1,9})[ \t]*\r?$")
+
+
+@dataclass
+class Verdict:
+    """What one case showed: an oracle that fired (None: nothing) and its detail."""
+
+    oracle: str | None
+    detail: str = ""
+    requirement: str | None = None
+
+
+class RtspFuzz:
+    """Walks a server into Init, Ready or Playing, then sends one generated or mutated case."""
+
+    protocol = "rtsp"
+    states = STATES
+
+    def __init__(self, url: str, catalogue: Catalogue, answer_timeout: float = 1.0) -> None:
+        self.url = url
+        self.catalogue = catalogue
+        self.answer_timeout = answer_timeout
+        self.session = ""
+
+    # -- state walk: valid requests, RFC 2326 Appendix A ---------------------------------
+
+    def walk(self, ex: Exchange, state: str) -> bool:
+        """Bring the connection's session into `state`; False if the server would not go."""
+        self.session = ""
+        cseq = 1
+        steps: list[tuple[str, str, list[tuple[str, str]]]] = []
+        if state in ("Ready", "Playing"):
+            steps.append(
+                (
+                    "SETUP",
+                    self.url + "/trackID=0",
+                    [("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+                )
+            )
+        if state == "Playing":
+            steps.append(("PLAY", self.url, [("Range", "npt=0.000-")]))
+        for method, uri, headers in steps:
+            if self.session:
+                headers = [*headers, ("Session", self.session)]
+            head = f"{method} {uri} RTSP/1.0\r\nCSeq: {cseq}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+            response = self.exchange(ex, head.encode())
+            if response is None or response.status != 200:
+                return False
+            if method == "SETUP":
+                self.session = (response.header("Session") or "").split(";")[0].strip()
+            cseq += 1
+        return True
+
+    def exchange(self, ex: Exchange, data: bytes) -> Response | None:
+        conn = RTSPConnection(Role.CLIENT)
+        if not ex.send(data):
+            return None
+        deadline = time.monotonic() + self.answer_timeout
+        while True:
+            try:
+                conn.receive_data(bytes(ex.received))
+                ex.received.clear()
+                for event in conn.events():
+                    if isinstance(event, Response):
+                        return event
+            except ProtocolError:
+                return None
+            chunk = ex.read_some(deadline)
+            if not chunk:
+                return None
+
+    # -- cases ---------------------------------------------------------------------------
+
+    def case(self, rng: random.Random, recorded: list[bytes]) -> bytes:
+        """A generated request, a mutation of a recorded valid one, or raw frames."""
+        roll = rng.random()
+        if roll < 0.45:
+            data = rtsp_cases.request(rng, self.url, cseq=10)
+        elif roll < 0.9 and recorded:
+            data = rtsp_cases.mutate(rng.choice(recorded), rng)
+        else:
+            data = rtsp_cases.GENERATORS[rng.choice(["interleaved", "bytes"])](rng)
+        if self.session and rng.random() < 0.7:
+            # Stateful: most cases carry the live session so they reach the session's handlers.
+            data = data.replace(b"\r\n\r\n", f"\r\nSession: {self.session}\r\n\r\n".encode(), 1)
+        return data
+
+    def recorded_session(self) -> list[bytes]:
+        """Valid requests of a playing client: the seeds of mutation."""
+        return [
+            f"OPTIONS {self.url} RTSP/1.0\r\nCSeq: 10\r\n\r\n".encode(),
+            f"DESCRIBE {self.url} RTSP/1.0\r\nCSeq: 10\r\nAccept: application/sdp\r\n\r\n".encode(),
+            f"SETUP {self.url}/trackID=0 RTSP/1.0\r\nCSeq: 10\r\n"
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n".encode(),
+            f"PLAY {self.url} RTSP/1.0\r\nCSeq: 10\r\nRange: npt=0.000-\r\n\r\n".encode(),
+            f"PAUSE {self.url} RTSP/1.0\r\nCSeq: 10\r\n\r\n".encode(),
+            f"GET_PARAMETER {self.url} RTSP/1.0\r\nCSeq: 10\r\nContent-Length: 0\r\n\r\n".encode(),
+            f"TEARDOWN {self.url} RTSP/1.0\r\nCSeq: 10\r\n\r\n".encode(),
+        ]
+
+    # -- oracles -------------------------------------------------------------------------
+
+    def judge(self, ex: Exchange, payload: bytes) -> Verdict:
+        """Send the case and apply the spec oracles to what comes back."""
+        kind = _classify(payload)
+        conn = RTSPConnection(Role.CLIENT)
+        found = _CSEQ.findall(payload.split(b"\r\n\r\n", 1)[0])
+        if len(found) == 1 and kind == "request":  # with two CSeqs, which to echo is moot
+            conn.expect_response(int(found[0]))
+        if not ex.send(payload):
+            return Verdict(None)  # the server closed before taking it all: allowed
+        # Incomplete input may legitimately wait for more bytes: give it only a glance, so such
+        # cases cost milliseconds; the health check after the case still catches a stuck server.
+        wait = self.answer_timeout if kind != "incomplete" else INCOMPLETE_GLANCE
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                conn.receive_data(bytes(ex.received))
+                ex.received.clear()
+                events = conn.events()
+            except ProtocolError as exc:
+                return Verdict("unframable-response", str(exc), "RTSP-MSG-FRAMING")
+            for event in events:
+                if isinstance(event, Violation) and self._is_must(event.requirement_id):
+                    return Verdict("must-violation", event.detail, event.requirement_id)
+                if isinstance(event, Response):
+                    if kind == "malformed" and 200 <= event.status < 300:
+                        return Verdict(
+                            "malformed-accepted",
+                            f"a malformed request was answered {event.status}",
+                            "RTSP-BAD-REQUEST-400",
+                        )
+                    return Verdict(None)
+            chunk = ex.read_some(deadline)
+            if chunk == b"":
+                if kind == "request":
+                    return Verdict("closed-without-answer", "a complete request got no answer")
+                return Verdict(None)
+            if chunk is None:
+                return Verdict(None)  # incomplete input may legitimately wait for more bytes
+
+    def healthy(self, host: str, port: int, timeout: float) -> bool:
+        """After each case a valid OPTIONS on a fresh connection must still be answered."""
+        try:
+            ex = Exchange.open(host, port, timeout)
+        except OSError:
+            return False
+        try:
+            response = self.exchange(ex, f"OPTIONS {self.url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+            return response is not None
+        finally:
+            ex.close()
+
+    def _is_must(self, requirement_id: str) -> bool:
+        return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"
+
+
+def _classify(payload: bytes) -> str:
+    """How our own core frames the case: request, malformed, or incomplete."""
+    conn = RTSPConnection(Role.SERVER)
+    conn.receive_data(payload)
+    try:
+        for event in conn.events():
+            if isinstance(event, BadRequest):
+                return "malformed"
+            if isinstance(event, Request):
+                if event.version != "RTSP/1.0":
+                    return "other-version"
+                return "request"
+    except ProtocolError:
+        return "malformed"
+    return "incomplete"

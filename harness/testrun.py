@@ -1,0 +1,134 @@
+"""The steps behind `make run` and `make test`, gathered into one report directory.
+
+`run`: every suite against the embedded references.
+`test`: static checks, the project's own tests, every suite against the references, the suites
+against each real peer that can be started (with its expectation file), the interop matrix.
+Under STREAMCONFORM_REQUIRE_PEERS=1 a peer that cannot start fails the run instead of being
+skipped. A step whose pytest collected no test (exit 5) fails: no test is not a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import PROJECT_ROOT
+from harness.session import new_run_dir
+
+#: (peer, protocol) pairs whose server suites `make test` runs
+PEER_RUNS: list[tuple[str, str]] = [("mediamtx", "rtsp"), ("gst-rtsp-server", "rtsp")]
+EXPECTATIONS = PROJECT_ROOT / "fixtures" / "expectations"
+
+
+@dataclass
+class Step:
+    """One command of the run and how it ended."""
+
+    name: str
+    status: str  # ok, failed, skipped
+    seconds: float
+    detail: str = ""
+
+
+def _pytest(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+
+
+def _run(name: str, argv: list[str], steps: list[Step], ok_codes: tuple[int, ...] = (0,)) -> bool:
+    print(f"\n=== {name}", flush=True)
+    started = time.monotonic()
+    code = subprocess.call(argv, cwd=PROJECT_ROOT)
+    seconds = time.monotonic() - started
+    if code in ok_codes:
+        steps.append(Step(name, "ok", seconds))
+        return True
+    detail = "no test ran (pytest exit 5)" if code == 5 else f"exit code {code}"
+    steps.append(Step(name, "failed", seconds, detail))
+    return False
+
+
+def _peer_problem(name: str) -> str | None:
+    """Why the peer cannot start here, or None when it can."""
+    from harness.peers import availability
+
+    return availability(name)
+
+
+def _suites(report_dir: Path, extra: list[str]) -> list[str]:
+    return ["suites", "--ignore=suites/interop", "-q", "--report-dir", str(report_dir), *extra]
+
+
+def run(extra: list[str]) -> int:
+    report_dir = new_run_dir(PROJECT_ROOT / "reports")
+    steps: list[Step] = []
+    _run(
+        "every suite against the reference implementations",
+        _pytest(_suites(report_dir, extra)),
+        steps,
+    )
+    return _finish(report_dir, steps)
+
+
+def test(extra: list[str]) -> int:
+    require = os.environ.get("STREAMCONFORM_REQUIRE_PEERS") == "1"
+    report_dir = new_run_dir(PROJECT_ROOT / "reports")
+    steps: list[Step] = []
+    bin_dir = Path(sys.executable).parent
+    _run(
+        "ruff",
+        [str(bin_dir / "ruff"), "check", "harness", "reference_impl", "suites", "tests"],
+        steps,
+    )
+    _run("mypy", [str(bin_dir / "mypy")], steps)
+    _run("project tests", _pytest(["tests", "-q", "-n", "auto", *extra]), steps)
+    _run("suites x references", _pytest(_suites(report_dir, extra)), steps)
+    for peer, protocol in PEER_RUNS:
+        name = f"{protocol} suites x {peer}"
+        problem = _peer_problem(peer)
+        if problem is not None:
+            status = "failed" if require else "skipped"
+            print(f"\n=== {name}: {status}: {problem}", flush=True)
+            steps.append(Step(name, status, 0.0, problem))
+            continue
+        expect = EXPECTATIONS / f"{peer}.toml"
+        args = _suites(report_dir, [*extra, "-k", protocol, "--peer", peer])
+        if expect.exists():
+            args += ["--expect", str(expect)]
+        _run(name, _pytest(args), steps)
+    interop = ["suites/interop", "-q", "--report-dir", str(report_dir), *extra]
+    if (EXPECTATIONS / "interop.toml").exists():
+        interop += ["--expect", str(EXPECTATIONS / "interop.toml")]
+    _run("interop matrix", _pytest(interop), steps)
+    return _finish(report_dir, steps)
+
+
+def _finish(report_dir: Path, steps: list[Step]) -> int:
+    from harness.records import read_records
+    from harness.report import render_report, summarize, update_latest
+
+    print("\n=== summary", flush=True)
+    if (report_dir / "results.jsonl").exists():
+        paths = render_report(report_dir)
+        update_latest(report_dir)
+        print(summarize(list(read_records(report_dir))))
+        print(f"report: {paths.html}")
+    for step in steps:
+        detail = f" ({step.detail})" if step.detail else ""
+        print(f"  {step.status:8} {step.seconds:6.1f}s  {step.name}{detail}")
+    failed = [s for s in steps if s.status == "failed"]
+    return 1 if failed or not steps else 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test"):
+        print("usage: python -m harness.testrun run|test [pytest args]", file=sys.stderr)
+        return 2
+    return run(argv[1:]) if argv[0] == "run" else test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,79 @@
+"""The RTSP row of the interop matrix: each client plays a stream from each server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from _pytest.mark.structures import ParameterSet
+
+from harness.clients import ClientUnderTest
+from harness.evidence import TestEvidence
+from harness.session import RunState
+from harness.targets import ClientCommand
+from harness.verdict import Conformance
+from suites.interop.conftest import PeerPool
+
+#: client name -> command template (None: the reference client)
+CLIENTS: dict[str, str | None] = {
+    "reference": None,
+    "ffprobe-tcp": "ffprobe -v error -rtsp_transport tcp -timeout 5000000 "
+    "-show_entries stream=codec_name -of csv=p=0 {url}",
+}
+SERVERS = ["reference", "mediamtx", "gst-rtsp-server"]
+#: pairs that cannot work yet, and why (kept out of the matrix rather than failing it)
+NOT_YET = {("ffprobe-tcp", "reference"): "the reference server sends no media until issue 3"}
+PLAY_DEADLINE = 20.0
+
+
+def _cells() -> list[ParameterSet]:
+    cells: list[ParameterSet] = []
+    for client in CLIENTS:
+        for server in SERVERS:
+            if (client, server) in NOT_YET:
+                continue
+            mark = pytest.mark.interop(protocol="rtsp", client=client, server=server)
+            cells.append(pytest.param(client, server, marks=mark, id=f"{client}_x_{server}"))
+    return cells
+
+
+@pytest.mark.parametrize(("client", "server"), _cells())
+@pytest.mark.requirement("RTSP-INTEROP-PLAY")
+async def test_client_plays_a_stream_from_server(
+    client: str,
+    server: str,
+    peer_pool: PeerPool,
+    streamconform: RunState,
+    conformance: Conformance,
+    evidence: TestEvidence,
+) -> None:
+    """The client completes DESCRIBE, SETUP and PLAY with the server and sees the stream."""
+    template = CLIENTS[client]
+    if template is not None and shutil.which(template.split()[0]) is None:
+        from harness.pytest_plugin import peer_unavailable
+
+        peer_unavailable(
+            streamconform, f"{template.split()[0]} is not installed (apt-get install ffmpeg)"
+        )
+    target = peer_pool.server(server, "rtsp")
+    log = peer_pool.log_of(server)
+    if log:
+        evidence.extra_files.append(Path(log))
+    under_test = ClientUnderTest(
+        "rtsp",
+        ClientCommand(template) if template else None,
+        streamconform.faults_for("rtsp") if server == "reference" else (),
+    )
+    async with under_test.run(target.url, evidence.directory) as run:
+        ended = await run.wait(PLAY_DEADLINE)
+    if run.log_path:
+        evidence.extra_files.append(run.log_path)
+    output = run.output()
+    if template is None:
+        ok, why = run.returncode == 0, run.error or ""
+    else:
+        ok = ended and run.returncode == 0 and bool(output.strip())
+        why = f"exit code {run.returncode}" if ended else f"still running after {PLAY_DEADLINE:g} s"
+        why += f"; output: {output.strip()[-300:]!r}"
+    conformance.expect(ok, "RTSP-INTEROP-PLAY", f"{client} could not play from {server}: {why}")
