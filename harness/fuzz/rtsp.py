@@ -11,11 +11,11 @@ from harness.catalogue import Catalogue
 from harness.fuzz import rtsp_cases
 from harness.fuzz.wire import Exchange
 from reference_impl.common.events import ProtocolError, Violation
-from reference_impl.rtsp.connection import RTSPConnection, Role
+from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.messages import BadRequest, Request, Response
 
 STATES = ("Init", "Ready", "Playing")
-INCOMPLETE_GLANCE = 0.02
+INCOMPLETE_GLANCE = 0.0
 _CSEQ = re.compile(rb"(?im)^cseq:[ \t]*([0-9]{1,9})[ \t]*\r?$")
 
 
@@ -26,6 +26,7 @@ class Verdict:
     oracle: str | None
     detail: str = ""
     requirement: str | None = None
+    answered: bool = False  # a whole response came back, so the connection is in step
 
 
 class RtspFuzz:
@@ -149,7 +150,9 @@ class RtspFuzz:
                             f"a malformed request was answered {event.status}",
                             "RTSP-BAD-REQUEST-400",
                         )
-                    return Verdict(None)
+                    # In step only if the case was one whole request and nothing is left over.
+                    in_step = kind == "request" and _single_message(payload)
+                    return Verdict(None, answered=in_step)
             chunk = ex.read_some(deadline)
             if chunk == b"":
                 if kind == "request":
@@ -158,20 +161,36 @@ class RtspFuzz:
             if chunk is None:
                 return Verdict(None)  # incomplete input may legitimately wait for more bytes
 
-    def healthy(self, host: str, port: int, timeout: float) -> bool:
-        """After each case a valid OPTIONS on a fresh connection must still be answered."""
+    def healthy(self, host: str, port: int, timeout: float, ex: Exchange | None = None) -> bool:
+        """After each case a valid OPTIONS must still be answered.
+
+        On the case's own connection when the case was fully answered there (it proves the
+        same thing and saves a connect); otherwise, and every so often, on a fresh one.
+        """
+        options = f"OPTIONS {self.url} RTSP/1.0\r\nCSeq: 99\r\n\r\n".encode()
+        if ex is not None and not ex.closed:
+            return self.exchange(ex, options) is not None
         try:
-            ex = Exchange.open(host, port, timeout)
+            fresh = Exchange.open(host, port, timeout)
         except OSError:
             return False
         try:
-            response = self.exchange(ex, f"OPTIONS {self.url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
-            return response is not None
+            return self.exchange(fresh, options) is not None
         finally:
-            ex.close()
+            fresh.close()
 
     def _is_must(self, requirement_id: str) -> bool:
         return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"
+
+
+def _single_message(payload: bytes) -> bool:
+    conn = RTSPConnection(Role.SERVER)
+    conn.receive_data(payload)
+    try:
+        events = [e for e in conn.events() if isinstance(e, (Request, BadRequest))]
+    except ProtocolError:
+        return False
+    return len(events) == 1 and not conn.has_pending_bytes()
 
 
 def _classify(payload: bytes) -> str:

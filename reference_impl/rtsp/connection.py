@@ -167,6 +167,10 @@ class RTSPConnection:
             )
         return Response(status, headers, body, reason, version)
 
+    def has_pending_bytes(self) -> bool:
+        """Bytes received that do not yet make a whole message or frame."""
+        return bool(self._buffer)
+
     def expect_response(self, cseq: int) -> None:
         """Note that a request with `cseq` was sent by other means (raw bytes in a suite)."""
         self._awaiting.append(cseq)
