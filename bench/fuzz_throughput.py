@@ -77,9 +77,8 @@ def main() -> int:
         for label, target in targets:
             a = ours(target, args.cases)
             b = boofuzz_rate(target, args.cases)
-            print(
-                f"{label}: streamconform {a:.0f} cases/s, boofuzz {b:.0f} cases/s, ratio {a / b:.1f}x"
-            )
+            print(f"{label}: streamconform {a:.0f} cases/s, boofuzz {b:.0f} cases/s", end="")
+            print(f", ratio {a / b:.1f}x")
     finally:
         reference.close()
         if peer is not None:

@@ -87,7 +87,7 @@ def test_a_finding_is_on_disk_before_the_next_case_runs(
     real_add = store.add
 
     def add_then_interrupt(finding: object) -> bool:
-        stored = real_add(finding)  # type: ignore[arg-type]
+        real_add(finding)  # type: ignore[arg-type]
         raise KeyboardInterrupt  # the campaign is killed right after the finding
 
     monkeypatch.setattr(store, "add", add_then_interrupt)
