@@ -236,6 +236,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def item_protocol(item: pytest.Item) -> str | None:
+    interop = item.get_closest_marker("interop")
+    if interop is not None and interop.kwargs.get("protocol") in PROTOCOLS:
+        return str(interop.kwargs["protocol"])
     for protocol in PROTOCOLS:
         if item.get_closest_marker(protocol) is not None:
             return protocol
