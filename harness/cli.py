@@ -6,9 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit code 2."""
+from harness.errors import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:

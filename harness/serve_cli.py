@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
     from reference_impl.common.faults import UnknownFault
 
     module_name, _, attr = REFERENCE_SERVERS[args.protocol].partition(":")

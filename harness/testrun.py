@@ -29,7 +29,7 @@ class Step:
     """One command of the run and how it ended."""
 
     name: str
-    status: str  # ok, failed, skipped
+    status: str  # ok, failed, skipped, blocked (cannot be had on this machine at all)
     seconds: float
     detail: str = ""
 
@@ -51,11 +51,14 @@ def _run(name: str, argv: list[str], steps: list[Step], ok_codes: tuple[int, ...
     return False
 
 
-def _peer_problem(name: str) -> str | None:
-    """Why the peer cannot start here, or None when it can."""
-    from harness.peers import availability
+def _peer_problem(name: str) -> tuple[str | None, bool]:
+    """Why the peer cannot start here (None when it can), and whether it is blocked outright."""
+    from harness.peers import availability, get_spec
 
-    return availability(name)
+    blocked = get_spec(name).blocked()
+    if blocked:
+        return blocked, True
+    return availability(name), False
 
 
 def _suites(report_dir: Path, extra: list[str]) -> list[str]:
@@ -88,9 +91,9 @@ def test(extra: list[str]) -> int:
     _run("suites x references", _pytest(_suites(report_dir, extra)), steps)
     for peer, protocol in PEER_RUNS:
         name = f"{protocol} suites x {peer}"
-        problem = _peer_problem(peer)
+        problem, blocked = _peer_problem(peer)
         if problem is not None:
-            status = "failed" if require else "skipped"
+            status = "blocked" if blocked else ("failed" if require else "skipped")
             print(f"\n=== {name}: {status}: {problem}", flush=True)
             steps.append(Step(name, status, 0.0, problem))
             continue

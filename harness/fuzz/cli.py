@@ -58,7 +58,7 @@ def add_parser(sub: Any) -> None:
 def _server(
     args: argparse.Namespace, default_url: str | None = None
 ) -> Iterator[tuple[ServerTarget, Any]]:
-    from harness.cli import CliError
+    from harness.errors import CliError
 
     if args.reference:
         try:
@@ -98,7 +98,7 @@ def _progress(stats: Stats) -> None:
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
 
     duration = args.duration if args.duration is not None or args.cases else 60.0
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -144,7 +144,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
 
     try:
         finding = load_finding(args.finding)

@@ -39,6 +39,10 @@ class UnknownPeer(PeerUnavailable):
     """No peer of that name."""
 
 
+class PeerBlocked(PeerUnavailable):
+    """The program cannot be had on this machine at all (e.g. a registry refuses it)."""
+
+
 _running: set[RunningPeer] = set()
 
 
@@ -122,7 +126,7 @@ def start_peer(
     spec = _spec(name)
     blocked = spec.blocked()
     if blocked:
-        raise PeerUnavailable(f"{name}: {blocked}")
+        raise PeerBlocked(f"{name}: blocked: {blocked}")
     log_dir.mkdir(parents=True, exist_ok=True)
     ports = allocate(spec.ports)
     env = spec.env(ports) if spec.env else {}

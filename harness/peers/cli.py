@@ -39,7 +39,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
     from harness.peers import UnknownPeer, all_specs, get_spec
     from harness.peers.images import ImageError, build, docker_client
 
@@ -68,7 +68,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
     from harness.peers import PeerUnavailable, start_peer
 
     try:

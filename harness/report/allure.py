@@ -32,7 +32,7 @@ def write_allure(
     if directory.exists():
         shutil.rmtree(directory)  # rendered from results.jsonl: a fresh copy each time
     directory.mkdir(parents=True)
-    logger = AllureFileLogger(str(directory), clean=False)
+    logger = AllureFileLogger(str(directory), clean=False)  # type: ignore[no-untyped-call]
     for r in records:
         levels = [catalogue[rid].level for rid in r.requirements if rid in catalogue]
         severity = next(
@@ -64,4 +64,4 @@ def write_allure(
                 shutil.copyfile(source, directory / name)
                 mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
                 result.attachments.append(Attachment(name=source.name, source=name, type=mime))
-        logger.report_result(result)
+        logger.report_result(result)  # type: ignore[no-untyped-call]

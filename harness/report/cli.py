@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli import CliError
+    from harness.errors import CliError
     from harness.records import RESULTS_FILE, read_records
     from harness.report import render_report, summarize
 

@@ -17,21 +17,22 @@ class PeerPool:
     def __init__(self, state: RunState) -> None:
         self.state = state
         self.running: dict[str, object] = {}
-        self.failed: dict[str, str] = {}
+        self.failed: dict[str, tuple[str, bool]] = {}
 
     def server(self, name: str, protocol: str) -> ServerTarget:
         if name == "reference":
             return self.state.server_for(protocol)
-        from harness.peers import PeerUnavailable, start_peer
+        from harness.peers import PeerBlocked, PeerUnavailable, start_peer
 
         if name in self.failed:
-            peer_unavailable(self.state, self.failed[name])
+            message, blocked = self.failed[name]
+            peer_unavailable(self.state, message, blocked)
         if name not in self.running:
             try:
                 self.running[name] = start_peer(name, log_dir=self.state.run_dir / "peers")
             except PeerUnavailable as exc:
-                self.failed[name] = str(exc)
-                peer_unavailable(self.state, str(exc))
+                self.failed[name] = (str(exc), isinstance(exc, PeerBlocked))
+                peer_unavailable(self.state, str(exc), isinstance(exc, PeerBlocked))
         peer = self.running[name]
         return parse_server_url(peer.url(protocol), kind="peer", label=f"peer:{name}")  # type: ignore[attr-defined]
 

@@ -77,7 +77,7 @@ async def test_unknown_method_is_answered_501_not_implemented(
 async def test_rtsp_2_0_request_is_answered_505(
     rtsp_server: ServerTarget, conformance: Conformance
 ) -> None:
-    """A request in RTSP/2.0, which an RTSP/1.0 server does not speak, is answered 505 (§11.5.6)."""
+    """A request in RTSP/2.0, if the server does not speak it, is answered 505 (§11.5.6)."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
         try:
             response = await client.send_raw(
@@ -86,10 +86,15 @@ async def test_rtsp_2_0_request_is_answered_505(
         except ServerClosed:
             conformance.expect(False, "RTSP-VERSION-505", "the server closed without answering")
             return
+    if response.version == "RTSP/2.0" and response.status < 400:
+        # The server speaks RTSP/2.0 (RFC 7826) and answered in it: the version is supported.
+        conformance.measure("speaks_rtsp_2_0", 1.0)
+        return
     conformance.expect(
         response.status == 505,
         "RTSP-VERSION-505",
-        f"an RTSP/2.0 OPTIONS was answered {response.status} {response.reason}, not 505",
+        f"an RTSP/2.0 OPTIONS was answered {response.version} {response.status} "
+        f"{response.reason}, not 505",
     )
 
 
