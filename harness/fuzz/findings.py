@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "streamconform-finding/1"
+KNOWN_METHODS = {
+    m.encode()
+    for m in "OPTIONS DESCRIBE SETUP PLAY PAUSE TEARDOWN GET_PARAMETER SET_PARAMETER ANNOUNCE "
+    "RECORD REDIRECT".split()
+}
 
 
 @dataclass
@@ -31,8 +36,13 @@ class Finding:
 
     @property
     def signature(self) -> str:
-        """Same oracle, requirement and state: the same bug, for deduplication."""
-        return f"{self.protocol}:{self.state}:{self.oracle}:{self.requirement or '-'}"
+        """Same oracle, requirement and method: the same bug, for deduplication."""
+        return f"{self.protocol}:{self.oracle}:{self.requirement or '-'}:{self.method}"
+
+    @property
+    def method(self) -> str:
+        token = bytes.fromhex(self.payload_hex).split(b" ", 1)[0]
+        return token.decode() if token in KNOWN_METHODS else "other"
 
     @property
     def slug(self) -> str:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import random
 import re
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 from harness.catalogue import Catalogue
 from harness.fuzz import rtsp_cases
 from harness.fuzz.wire import Exchange
 from reference_impl.common.events import ProtocolError, Violation
+from reference_impl.common.headers import Limits
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.messages import BadRequest, Request, Response
 
 STATES = ("Init", "Ready", "Playing")
 INCOMPLETE_GLANCE = 0.0
+MALFORMED_WAIT = 0.25
+WALK_TIMEOUT = 5.0
 _CSEQ = re.compile(rb"(?im)^cseq:[ \t]*([0-9]{1,9})[ \t]*\r?$")
 
 
@@ -40,6 +44,7 @@ class RtspFuzz:
         self.catalogue = catalogue
         self.answer_timeout = answer_timeout
         self.session = ""
+        self._track: str | None = None
 
     # -- state walk: valid requests, RFC 2326 Appendix A ---------------------------------
 
@@ -49,13 +54,12 @@ class RtspFuzz:
         cseq = 1
         steps: list[tuple[str, str, list[tuple[str, str]]]] = []
         if state in ("Ready", "Playing"):
-            steps.append(
-                (
-                    "SETUP",
-                    self.url + "/trackID=0",
-                    [("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-                )
-            )
+            track = self._first_track(ex)
+            if track is None:
+                return False
+            cseq = 2
+            transport = [("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")]
+            steps.append(("SETUP", track, transport))
         if state == "Playing":
             steps.append(("PLAY", self.url, [("Range", "npt=0.000-")]))
         for method, uri, headers in steps:
@@ -71,11 +75,41 @@ class RtspFuzz:
             cseq += 1
         return True
 
-    def exchange(self, ex: Exchange, data: bytes) -> Response | None:
+    def _first_track(self, ex: Exchange) -> str | None:
+        """DESCRIBE, then the first media's control URL resolved as RFC 2326 §C.1.1 says."""
+        if self._track is None:
+            describe = f"DESCRIBE {self.url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n"
+            response = self.exchange(ex, describe.encode())
+            if response is None or response.status != 200:
+                return None
+            base = response.header("Content-Base") or response.header("Content-Location")
+            base = base or self.url.rstrip("/") + "/"
+            media = response.body.decode("utf-8", "replace").split("\nm=")[1:]
+            controls = [
+                line.split(":", 1)[1].strip()
+                for line in (media[0].splitlines() if media else [])
+                if line.startswith("a=control:")
+            ]
+            control = controls[0] if controls else ""
+            if "://" in control:
+                self._track = control
+            else:
+                self._track = urllib.parse.urljoin(
+                    base if base.endswith("/") else base + "/", control
+                )
+        else:
+            # The walk must still look like a player's: the same DESCRIBE on this connection.
+            describe = f"DESCRIBE {self.url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n"
+            if self.exchange(ex, describe.encode()) is None:
+                return None
+        return self._track
+
+    def exchange(self, ex: Exchange, data: bytes, timeout: float = WALK_TIMEOUT) -> Response | None:
+        """One valid request and its response; a server may take a while to prepare media."""
         conn = RTSPConnection(Role.CLIENT)
         if not ex.send(data):
             return None
-        deadline = time.monotonic() + self.answer_timeout
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 conn.receive_data(bytes(ex.received))
@@ -131,7 +165,11 @@ class RtspFuzz:
             return Verdict(None)  # the server closed before taking it all: allowed
         # Incomplete input may legitimately wait for more bytes: give it only a glance, so such
         # cases cost milliseconds; the health check after the case still catches a stuck server.
-        wait = self.answer_timeout if kind != "incomplete" else INCOMPLETE_GLANCE
+        # Malformed input must not get a success, which comes as fast as any answer: a short
+        # wait; silence is allowed there (a server may wait for the rest of a broken request).
+        wait = {"incomplete": INCOMPLETE_GLANCE, "malformed": MALFORMED_WAIT}.get(
+            kind, self.answer_timeout
+        )
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -194,8 +232,12 @@ def _single_message(payload: bytes) -> bool:
 
 
 def _classify(payload: bytes) -> str:
-    """How our own core frames the case: request, malformed, or incomplete."""
-    conn = RTSPConnection(Role.SERVER)
+    """How our own core frames the case: request, malformed, or incomplete.
+
+    A body longer than our parser's bound is legal syntax the server may wait for, so the case
+    is framed without that bound: it is incomplete, not malformed.
+    """
+    conn = RTSPConnection(Role.SERVER, Limits(max_body=2**62))
     conn.receive_data(payload)
     try:
         for event in conn.events():
