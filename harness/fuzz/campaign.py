@@ -24,6 +24,7 @@ from harness.targets import ServerTarget
 HEALTH_TIMEOUT = 2.0
 RECOVERY_TIMEOUT = 10.0
 MINIMIZE_ATTEMPTS = 150
+MINIMIZE_SECONDS = 30.0
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Stats:
     findings: int = 0
     restarts: int = 0
     stopped_because: str = ""
+    case_seconds: float = 0.0  # time spent in the case loop, without the final minimization
 
     @property
     def elapsed(self) -> float:
@@ -43,7 +45,8 @@ class Stats:
 
     @property
     def rate(self) -> float:
-        return self.cases / self.elapsed if self.elapsed > 0 else 0.0
+        seconds = self.case_seconds or self.elapsed
+        return self.cases / seconds if seconds > 0 else 0.0
 
     def line(self) -> str:
         states = " ".join(f"{k}:{v}" for k, v in sorted(self.states.items()))
@@ -93,7 +96,16 @@ class Campaign:
             self.stats.stopped_because = "interrupted"
         except TargetDown as exc:
             self.stats.stopped_because = str(exc)
+        self.stats.case_seconds = self.stats.elapsed
         self.store.write_summary(self.summary())
+        if self.stats.stopped_because != "interrupted":
+            if progress and self.store.signatures:
+                print(f"minimizing {len(self.store.signatures)} finding(s) ...", file=sys.stderr)
+            try:
+                self.finish_findings()
+            except (KeyboardInterrupt, TargetDown):
+                pass  # the raw findings are stored; replay works on them too
+            self.store.write_summary(self.summary())
         return self.stats
 
     def summary(self) -> dict[str, Any]:
@@ -133,8 +145,16 @@ class Campaign:
             payload_hex=payload.hex(),
             found_at=time.time(),
         )
-        if self.store.add(finding):  # on disk before anything else happens
+        if self.store.add(finding):  # on disk, fsynced, before the next case runs
             self.stats.findings += 1
+
+    def finish_findings(self) -> None:
+        """Minimize each new finding and record its evidence; after the cases, so the case
+        loop keeps its pace (every finding is already on disk as found)."""
+        for finding in self.store.signatures.values():
+            if finding.minimized_hex is not None:
+                continue
+            payload = bytes.fromhex(finding.payload_hex)
             minimized = self.minimize(finding, payload)
             finding.minimized_hex = minimized.hex()
             finding.evidence = self.record_evidence(finding, minimized)
@@ -195,7 +215,8 @@ class Campaign:
     def minimize(self, finding: Finding, payload: bytes) -> bytes:
         """Delta debugging over bytes, bounded in attempts: the smallest case that still fires."""
         best, attempts, chunk = payload, 0, max(1, len(payload) // 2)
-        while chunk >= 1 and attempts < MINIMIZE_ATTEMPTS:
+        deadline = time.monotonic() + MINIMIZE_SECONDS
+        while chunk >= 1 and attempts < MINIMIZE_ATTEMPTS and time.monotonic() < deadline:
             shrunk = False
             start = 0
             while start < len(best) and attempts < MINIMIZE_ATTEMPTS:
