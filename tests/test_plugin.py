@@ -34,9 +34,8 @@ def test_reported_by_core_and_unrelated(conformance):
 
 
 def _records(pytester: pytest.Pytester) -> list[dict[str, object]]:
-    files = [
-        p for p in Path(pytester.path, "reports").glob("*/results.jsonl") if p.parent.name != "latest"
-    ]
+    runs = Path(pytester.path, "reports").glob("*/results.jsonl")
+    files = [p for p in runs if p.parent.name != "latest"]
     assert len(files) == 1, files
     return [json.loads(line) for line in files[0].read_text().splitlines()]
 
