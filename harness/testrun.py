@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,30 @@ class Step:
     detail: str = ""
 
 
+_JUNIT_DIR = Path(tempfile.mkdtemp(prefix="streamconform-steps-"))
+
+
 def _pytest(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    junit = _JUNIT_DIR / f"step-{len(list(_JUNIT_DIR.iterdir()))}.xml"
+    junit.touch()
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *args]
+
+
+def _test_counts() -> tuple[int, int, int]:
+    """passed, failed (failures and errors), skipped over every pytest step of this run."""
+    passed = failed = skipped = 0
+    for path in _JUNIT_DIR.glob("*.xml"):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            continue
+        for suite in root.iter("testsuite"):
+            tests, fails = int(suite.get("tests", 0)), int(suite.get("failures", 0))
+            errors, skips = int(suite.get("errors", 0)), int(suite.get("skipped", 0))
+            failed += fails + errors
+            skipped += skips
+            passed += tests - fails - errors - skips
+    return passed, failed, skipped
 
 
 def _run(name: str, argv: list[str], steps: list[Step], ok_codes: tuple[int, ...] = (0,)) -> bool:
@@ -123,7 +147,10 @@ def _finish(report_dir: Path, steps: list[Step]) -> int:
         detail = f" ({step.detail})" if step.detail else ""
         print(f"  {step.status:8} {step.seconds:6.1f}s  {step.name}{detail}")
     failed = [s for s in steps if s.status == "failed"]
-    return 1 if failed or not steps else 0
+    passed_tests, failed_tests, skipped_tests = _test_counts()
+    # One plain closing line over every step, for whoever reads only the end of the log.
+    print(f"{passed_tests} passed, {failed_tests} failed, {skipped_tests} skipped")
+    return 1 if failed or not steps or passed_tests == 0 else 0
 
 
 def main(argv: list[str]) -> int:
