@@ -124,6 +124,26 @@ class RTSPClient:
                 self._closed_by_peer = True
             self.conn.receive_data(data)
 
+    async def interleaved(self, channel: int, count: int, timeout: float) -> list[InterleavedFrame]:
+        """Frames on `channel` (already received ones first) until `count` or the deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self._drain_events()
+            found = [f for f in self.frames if f.channel == channel]
+            remaining = deadline - loop.time()
+            if len(found) >= count or remaining <= 0:
+                return found
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), remaining)
+            except TimeoutError:
+                return found
+            self.wire.received(data)
+            if not data:
+                self._closed_by_peer = True
+                return found
+            self.conn.receive_data(data)
+
     def _drain_events(self) -> list[Event]:
         events = self.conn.events()
         for event in events:

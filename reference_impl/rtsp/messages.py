@@ -26,6 +26,7 @@ REASONS = {
     459: "Aggregate Operation Not Allowed",
     461: "Unsupported Transport",
     501: "Not Implemented",
+    503: "Service Unavailable",
     505: "RTSP Version not supported",
 }
 

@@ -1,170 +1,32 @@
-"""The RTSP reference server: `ServerLogic` decides (no I/O), `ReferenceServer` owns sockets.
+"""The RTSP reference server's asyncio adapter: sockets, media pacing, faults on the wire.
 
-This slice answers OPTIONS, DESCRIBE, SETUP (interleaved TCP), PLAY, PAUSE, GET_PARAMETER and
-TEARDOWN with the session state table of Appendix A; it does not send media yet.
+`ServerLogic` (server_logic.py) decides every answer; this module only moves bytes, starts a
+media task when a session plays and stops it on PAUSE, TEARDOWN or close.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
+import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from reference_impl.common import observe
 from reference_impl.common.events import ProtocolError, Violation
 from reference_impl.common.faults import FaultSet
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.faults import FAULTS
-from reference_impl.rtsp.messages import RTSP_VERSION, BadRequest, Request, Response
-from reference_impl.rtsp.states import SERVER_TRANSITIONS, State, allowed_in
+from reference_impl.rtsp.media import PACKET_SECONDS
+from reference_impl.rtsp.messages import BadRequest, InterleavedFrame, Request, Response
+from reference_impl.rtsp.rtp import serialize_rtp
+from reference_impl.rtsp.server_logic import SERVER_NAME, ServerLogic, Session
 
-PUBLIC_METHODS = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER")
-SESSION_TIMEOUT = 60
 IDLE_TIMEOUT = 120.0
 
-
-@dataclass
-class Session:
-    """One RTSP session (RFC 2326 §3.4): its state and the last time the client showed life."""
-
-    id: str
-    state: State = State.INIT
-    transports: dict[str, str] = field(default_factory=dict)
-    last_seen: float = 0.0
-
-
-class ServerLogic:
-    """Request in, response out; `now` is passed in. Shared by every connection of a server."""
-
-    def __init__(self, faults: FaultSet, base_url: str) -> None:
-        self.faults = faults
-        self.base_url = base_url.rstrip("/")
-        self.sessions: dict[str, Session] = {}
-
-    def respond(self, event: Request | BadRequest, now: float) -> Response:
-        if isinstance(event, BadRequest):
-            if "accept_malformed" in self.faults:
-                return self._reply(event.headers, 200)
-            return self._reply(event.headers, 400)
-        request = event
-        if request.version != RTSP_VERSION and "accept_any_version" not in self.faults:
-            return self._reply(request.headers, 505)
-        handler = self._handlers().get(request.method)
-        if handler is None:
-            status = 400 if "unknown_method_400" in self.faults else 501
-            return self._reply(request.headers, status, [("Public", ", ".join(PUBLIC_METHODS))])
-        return handler(request, now)
-
-    def _handlers(self) -> dict[str, Callable[[Request, float], Response]]:
-        return {
-            "OPTIONS": self._options,
-            "DESCRIBE": self._describe,
-            "SETUP": self._setup,
-            "PLAY": self._session_method,
-            "PAUSE": self._session_method,
-            "TEARDOWN": self._session_method,
-            "GET_PARAMETER": self._get_parameter,
-        }
-
-    def _reply(
-        self,
-        request_headers: Iterable[tuple[str, str]],
-        status: int,
-        extra: list[tuple[str, str]] | None = None,
-        body: bytes = b"",
-    ) -> Response:
-        headers: list[tuple[str, str]] = []
-        cseq = next((v for k, v in request_headers if k.lower() == "cseq"), None)
-        if cseq is not None and "omit_cseq" not in self.faults:
-            if "wrong_cseq" in self.faults and cseq.isdigit():
-                cseq = str(int(cseq) + 1)
-            headers.append(("CSeq", cseq))
-        headers.append(("Server", "streamconform-reference/0.1"))
-        headers.extend(extra or [])
-        if body:
-            headers.append(("Content-Length", str(len(body))))
-        version = "RTSP/1.1" if "wrong_version" in self.faults else RTSP_VERSION
-        return Response(status, tuple(headers), body, version=version)
-
-    def _options(self, request: Request, now: float) -> Response:
-        # RFC 2326 §10.1 and Appendix D.2: OPTIONS lists the methods the server supports.
-        methods = [
-            m
-            for m in PUBLIC_METHODS
-            if not (m == "SETUP" and "public_without_setup" in self.faults)
-        ]
-        extra = [] if "no_public" in self.faults else [("Public", ", ".join(methods))]
-        self._touch(request, now)
-        return self._reply(request.headers, 200, extra)
-
-    def _describe(self, request: Request, now: float) -> Response:
-        sdp = (
-            b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=streamconform reference\r\n"
-            b"c=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n"
-            b"m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
-            b"a=fmtp:96 packetization-mode=1\r\na=control:trackID=0\r\n"
-        )
-        extra = [("Content-Base", self.base_url + "/"), ("Content-Type", "application/sdp")]
-        return self._reply(request.headers, 200, extra, sdp)
-
-    def _setup(self, request: Request, now: float) -> Response:
-        transport = request.header("Transport") or ""
-        tcp = "RTP/AVP/TCP" in transport and "interleaved=" in transport
-        if not tcp or "setup_always_461" in self.faults:
-            # This slice serves interleaved TCP only (RFC 2326 §12.39, 461 per §11.3.9).
-            return self._reply(request.headers, 461)
-        session = self._session_of(request)
-        if request.header("Session") and session is None:
-            return self._reply(request.headers, 454)
-        if session is None:
-            session = Session(secrets.token_hex(8), last_seen=now)
-            self.sessions[session.id] = session
-        session.state = SERVER_TRANSITIONS[(session.state, "SETUP")]
-        session.transports[request.uri] = transport
-        session.last_seen = now
-        extra = [
-            ("Session", f"{session.id};timeout={SESSION_TIMEOUT}"),
-            ("Transport", transport),
-        ]
-        return self._reply(request.headers, 200, extra)
-
-    def _session_method(self, request: Request, now: float) -> Response:
-        session = self._session_of(request)
-        if session is None:
-            return self._reply(request.headers, 454)
-        next_state = SERVER_TRANSITIONS.get((session.state, request.method))
-        if next_state is None:
-            allow = ", ".join(allowed_in(session.state))
-            return self._reply(request.headers, 455, [("Allow", allow)])
-        session.state = next_state
-        session.last_seen = now
-        extra = [("Session", session.id)]
-        if request.method == "PLAY":
-            extra += [
-                ("Range", "npt=0.000-"),
-                ("RTP-Info", f"url={self.base_url}/trackID=0;seq=0;rtptime=0"),
-            ]
-        if request.method == "TEARDOWN":
-            del self.sessions[session.id]
-        return self._reply(request.headers, 200, extra)
-
-    def _get_parameter(self, request: Request, now: float) -> Response:
-        self._touch(request, now)  # RFC 2326 §10.8: an empty GET_PARAMETER keeps a session alive
-        return self._reply(request.headers, 200)
-
-    def _session_of(self, request: Request) -> Session | None:
-        value = request.header("Session")
-        return self.sessions.get(value.split(";")[0].strip()) if value else None
-
-    def _touch(self, request: Request, now: float) -> None:
-        session = self._session_of(request)
-        if session is not None:
-            session.last_seen = now
+__all__ = ["ReferenceServer"]
 
 
 class ReferenceServer:
-    """Asyncio adapter: one ServerLogic, one RTSPConnection per TCP connection."""
+    """One ServerLogic; an RTSPConnection per TCP connection; a media task per playing session."""
 
     protocol = "rtsp"
 
@@ -178,12 +40,40 @@ class ReferenceServer:
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._streams: dict[str, asyncio.Task[None]] = {}
+        self._udp: dict[str, tuple[socket.socket, socket.socket]] = {}
+        self._pending_udp: list[tuple[socket.socket, socket.socket]] = []
+        self._backwards = 2**31  # the timestamp the rtp_timestamp_backwards fault counts down
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await asyncio.start_server(self._serve, host, port)
         bound = int(self._server.sockets[0].getsockname()[1])
-        self.logic = ServerLogic(self.faults, f"rtsp://{host}:{bound}{self.path}")
+        self.logic = ServerLogic(
+            self.faults, f"rtsp://{host}:{bound}{self.path}", self._bind_udp_pair
+        )
         return bound
+
+    def url(self, host: str, port: int) -> str:
+        return f"rtsp://{host}:{port}{self.path}"
+
+    def _bind_udp_pair(self) -> tuple[int, int]:
+        """An even RTP port and the odd RTCP port above it, on loopback (RFC 3550 §11)."""
+        for _ in range(100):
+            rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rtp.bind(("127.0.0.1", 0))
+            port = rtp.getsockname()[1]
+            if port % 2 == 0:
+                rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    rtcp.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    rtcp.close()
+                else:
+                    rtp.setblocking(False)
+                    self._pending_udp.append((rtp, rtcp))
+                    return port, port + 1
+            rtp.close()
+        raise OSError("no free even/odd UDP port pair on 127.0.0.1")
 
     def _notify(self) -> None:
         self._changed.set()
@@ -205,16 +95,19 @@ class ReferenceServer:
                 return condition(self)
         return True
 
-    def url(self, host: str, port: int) -> str:
-        return f"rtsp://{host}:{port}{self.path}"
-
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._server.wait_closed()
+        if self._server is None:
+            return
+        self._server.close()
+        for task in [*self._tasks, *self._streams.values()]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._streams.values(), return_exceptions=True)
+        for pair in [*self._udp.values(), *self._pending_udp]:
+            for sock in pair:
+                sock.close()
+        await self._server.wait_closed()
+
+    # -- one connection ------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -225,6 +118,7 @@ class ReferenceServer:
         wire = observe.recorder("rtsp", "tcp", local, remote, "server")
         conn = RTSPConnection(Role.SERVER)
         loop = asyncio.get_running_loop()
+        owned: set[str] = set()
         by_peer = True
         try:
             while True:
@@ -234,7 +128,7 @@ class ReferenceServer:
                 try:
                     events = conn.events()
                 except ProtocolError as exc:
-                    out = conn.send(Response(400, (("Server", "streamconform-reference/0.1"),)))
+                    out = conn.send(Response(400, (("Server", SERVER_NAME),)))
                     wire.sent(out)
                     writer.write(out)
                     self.violations.append(Violation("RTSP-MSG-FRAMING", str(exc)))
@@ -246,15 +140,11 @@ class ReferenceServer:
                         self._notify()
                         assert self.logic is not None
                         response = self.logic.respond(event, loop.time())
-                        out = conn.send(response)
-                        if "malformed_status_line" in self.faults:
-                            line, _, rest = out.partition(b"\r\n")
-                            out = b" ".join(line.split(b" ")[::2]) + b"\r\n" + rest
-                        if "bare_lf" in self.faults:
-                            head, _, body = out.partition(b"\r\n\r\n")
-                            out = head.replace(b"\r\n", b"\n") + b"\n\n" + body
+                        out = self._on_the_wire(conn.send(response))
                         wire.sent(out)
                         writer.write(out)
+                        if isinstance(event, Request) and response.status == 200:
+                            self._media_effects(event, writer, wire, remote[0], owned)
                     elif isinstance(event, Violation):
                         self.violations.append(event)
                         observe.report(event)
@@ -264,9 +154,105 @@ class ReferenceServer:
         except (TimeoutError, ConnectionError, asyncio.CancelledError):
             by_peer = False
         finally:
+            for session_id in owned:
+                self._stop_stream(session_id)
             wire.closed(by_peer)
             self.connections_closed += 1
             self._notify()
             writer.close()
             if task is not None:
                 self._tasks.discard(task)
+
+    def _on_the_wire(self, out: bytes) -> bytes:
+        """Faults that change bytes after serialisation, as a broken server would send them."""
+        if "malformed_status_line" in self.faults:
+            line, _, rest = out.partition(b"\r\n")
+            out = b" ".join(line.split(b" ")[::2]) + b"\r\n" + rest
+        if "bare_lf" in self.faults:
+            head, _, body = out.partition(b"\r\n\r\n")
+            out = head.replace(b"\r\n", b"\n") + b"\n\n" + body
+        return out
+
+    # -- media ---------------------------------------------------------------------------
+
+    def _media_effects(
+        self,
+        request: Request,
+        writer: asyncio.StreamWriter,
+        wire: observe.WireRecorder,
+        host: str,
+        owned: set[str],
+    ) -> None:
+        assert self.logic is not None
+        session_id = (request.header("Session") or "").split(";")[0].strip()
+        if request.method == "SETUP":
+            session = self.logic.sessions.get(session_id) or self._newest_session()
+            if session is not None and session.delivery and session.delivery.server_ports:
+                pair = next(
+                    p
+                    for p in self._pending_udp
+                    if p[0].getsockname()[1] == session.delivery.server_ports[0]
+                )
+                self._pending_udp.remove(pair)
+                self._udp[session.id] = pair
+            if session is not None:
+                owned.add(session.id)
+        elif request.method == "PLAY":
+            session = self.logic.sessions.get(session_id)
+            if session is not None and session_id not in self._streams:
+                self._streams[session_id] = asyncio.create_task(
+                    self._stream(session, writer, wire, host)
+                )
+        elif request.method in ("PAUSE", "TEARDOWN"):
+            self._stop_stream(session_id)
+
+    def _newest_session(self) -> Session | None:
+        assert self.logic is not None
+        return next(reversed(self.logic.sessions.values()), None)
+
+    def _stop_stream(self, session_id: str) -> None:
+        task = self._streams.pop(session_id, None)
+        if task is not None:
+            task.cancel()
+        if self.logic is not None and session_id not in self.logic.sessions:
+            for sock in self._udp.pop(session_id, ()):
+                sock.close()
+
+    def _broken_rtp(self, data: bytes) -> bytes:
+        """The RTP faults: each breaks one rule of RFC 3550 §5.1 in the packet's bytes."""
+        packet = bytearray(data)
+        if "rtp_bad_version" in self.faults:
+            packet[0] = packet[0] & 0x3F | 0x40
+        if "rtp_bad_padding" in self.faults:
+            packet[0] |= 0x20
+            packet[-1] = 255
+        if "rtp_timestamp_backwards" in self.faults:
+            self._backwards -= 160
+            packet[4:8] = (self._backwards & 0xFFFFFFFF).to_bytes(4, "big")
+        if "rtp_ssrc_changes" in self.faults:
+            packet[8:12] = bytes(packet[8:11]) + bytes([(packet[11] + packet[3]) & 0xFF])
+        return bytes(packet)
+
+    async def _stream(
+        self, session: Session, writer: asyncio.StreamWriter, wire: observe.WireRecorder, host: str
+    ) -> None:
+        """Send one packet per 20 ms of media time until cancelled (PAUSE, TEARDOWN, close)."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        delivery = session.delivery
+        assert delivery is not None
+        conn = RTSPConnection(Role.SERVER)
+        while not writer.is_closing() and "no_media_after_play" not in self.faults:
+            data = self._broken_rtp(serialize_rtp(session.packetizer.next_packet()))
+            if delivery.channel is not None:
+                frame = conn.send(InterleavedFrame(delivery.channel, data))
+                wire.sent(frame)
+                writer.write(frame)
+            elif delivery.client_ports is not None and session.id in self._udp:
+                rtp_socket = self._udp[session.id][0]
+                try:
+                    rtp_socket.sendto(data, (host, delivery.client_ports[0]))
+                except OSError:
+                    pass  # nobody listens yet: UDP media is fire-and-forget
+            due += PACKET_SECONDS
+            await asyncio.sleep(max(0.0, due - loop.time()))
