@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,12 +19,12 @@ from pathlib import Path
 
 from harness.fuzz.campaign import Campaign
 from harness.fuzz.findings import FindingStore
-from harness.targets import ServerTarget, parse_server_url, start_reference_server
+from harness.targets import ServerTarget, parse_server_url
 
 
-def ours(target: ServerTarget, cases: int) -> float:
+def ours(target: ServerTarget, cases: int, workers: int) -> float:
     store = FindingStore(Path(tempfile.mkdtemp(prefix="bench-ours-")))
-    stats = Campaign(target, store, seed=7, max_cases=cases).run()
+    stats = Campaign(target, store, seed=7, max_cases=cases, workers=workers).run()
     return stats.rate  # cases per second of the case loop (minimization comes after it)
 
 
@@ -60,10 +61,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", help="also measure against this peer (e.g. gst-rtsp-server)")
     parser.add_argument("--cases", type=int, default=2000, help="cases per fuzzer (default 2000)")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="streamconform's workers (default 4)"
+    )
     args = parser.parse_args()
     targets: list[tuple[str, ServerTarget]] = []
-    reference = start_reference_server("rtsp", ())
-    targets.append(("reference RTSP server", reference.target))
+    # The reference server runs in its own process, as a real server would: the fuzzers then
+    # share no interpreter with it.
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "serve", "rtsp"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert reference.stdout is not None
+    line = reference.stdout.readline()  # "serving rtsp://127.0.0.1:PORT/test (Ctrl-C stops)"
+    targets.append(("reference RTSP server", parse_server_url(line.split()[1])))
     peer = None
     if args.peer:
         from harness.peers import PeerUnavailable, start_peer
@@ -75,12 +88,13 @@ def main() -> int:
             print(f"skipping {args.peer}: {exc}", file=sys.stderr)
     try:
         for label, target in targets:
-            a = ours(target, args.cases)
+            a = ours(target, args.cases, args.workers)
             b = boofuzz_rate(target, args.cases)
             print(f"{label}: streamconform {a:.0f} cases/s, boofuzz {b:.0f} cases/s", end="")
             print(f", ratio {a / b:.1f}x")
     finally:
-        reference.close()
+        reference.terminate()
+        reference.wait(10)
         if peer is not None:
             peer.stop()
     return 0

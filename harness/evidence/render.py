@@ -12,6 +12,12 @@ ARROWS = {"c2s": "C->S", "s2c": "S->C"}
 
 
 def write_evidence(evidence: TestEvidence, with_pcap: bool) -> dict[str, list[str]]:
+    """Write `evidence` under its directory; return kind -> absolute paths.
+
+    Kinds: "transcripts" (transcript.txt, transcripts.json), "pcap" (capture.pcapng, only with
+    `with_pcap` and at least one frame), "files" (the test's extra files that exist). A kind
+    with nothing written is left out.
+    """
     directory = evidence.directory
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[str]] = {}
@@ -24,23 +30,24 @@ def write_evidence(evidence: TestEvidence, with_pcap: bool) -> dict[str, list[st
         as_text.write_text(
             "\n".join(render_text(t) for t in evidence.transcripts), encoding="utf-8"
         )
-        written["transcripts"] = [str(as_text), str(as_json)]
+        written["transcripts"] = [str(as_text.resolve()), str(as_json.resolve())]
         if with_pcap and any(t.frames for t in evidence.transcripts):
             from harness.evidence.pcap import write_pcapng
 
             pcap = directory / "capture.pcapng"
             write_pcapng(pcap, evidence.transcripts)
-            written["pcap"] = [str(pcap)]
-    files = [str(p) for p in evidence.extra_files if Path(p).exists()]
+            written["pcap"] = [str(pcap.resolve())]
+    files = [str(Path(p).resolve()) for p in evidence.extra_files if Path(p).exists()]
     if files:
         written["files"] = files
     return written
 
 
 def render_text(transcript: Transcript) -> str:
+    """One connection for a reader: a header line, then each frame with its time and bytes."""
     client = f"{transcript.client[0]}:{transcript.client[1]}"
     server = f"{transcript.server[0]}:{transcript.server[1]}"
-    lines = [f"== {transcript.transport} {client} -> {server} ({transcript.protocol})"]
+    lines = [f"{transcript.transport} {client} -> {server} ({transcript.protocol})"]
     for frame in transcript.frames:
         lines.append(f"+{frame.t:.6f}s {ARROWS[frame.direction]} {len(frame.data)} bytes")
         shown = frame.data[:MAX_SHOWN]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,30 +73,57 @@ class Campaign:
     answer_timeout: float = 1.0
     restart: Callable[[], ServerTarget] | None = None  # a peer the harness started: restart it
     alive: Callable[[], bool] | None = None
+    workers: int = 1  # connections in flight at once; each case still depends only on its index
     stats: Stats = field(default_factory=Stats)
 
     def __post_init__(self) -> None:
         if self.target.protocol != "rtsp":
             raise ValueError(f"fuzzing {self.target.protocol} is not supported yet (only rtsp)")
-        self.proto = RtspFuzz(self.target.url, load_catalogue(), self.answer_timeout)
+        self._catalogue = load_catalogue()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._recovering = threading.Lock()
+        self._next_index = 0
         self.recorded = self.proto.recorded_session()
+
+    @property
+    def proto(self) -> RtspFuzz:
+        """This thread's protocol driver (it keeps per-connection state such as the session)."""
+        proto: RtspFuzz | None = getattr(self._local, "proto", None)
+        if proto is None:
+            proto = RtspFuzz(self.target.url, self._catalogue, self.answer_timeout)
+            self._local.proto = proto
+        proto.url = self.target.url
+        return proto
 
     def run(self, progress: Callable[[Stats], None] | None = None, every: float = 1.0) -> Stats:
         if not self.proto.healthy(self.target.host, self.target.port, HEALTH_TIMEOUT):
             raise TargetDown(f"{self.target.url} does not answer OPTIONS before the campaign")
-        last = 0.0
+        stop = threading.Event()
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=self._worker, args=(stop, failures), daemon=True)
+            for _ in range(max(1, self.workers))
+        ]
+        for thread in threads:
+            thread.start()
         try:
-            while not self._done():
-                self._one_case(self.stats.cases)
-                self.stats.cases += 1
-                if progress and time.monotonic() - last >= every:
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(every / len(threads))
+                if progress:
                     progress(self.stats)
-                    last = time.monotonic()
-            self.stats.stopped_because = "limit reached"
+            if not self.stats.stopped_because:
+                self.stats.stopped_because = "limit reached"
         except KeyboardInterrupt:
+            stop.set()
+            for thread in threads:
+                thread.join(HEALTH_TIMEOUT + self.answer_timeout + 5)
             self.stats.stopped_because = "interrupted"
-        except TargetDown as exc:
-            self.stats.stopped_because = str(exc)
+        if failures and isinstance(failures[0], KeyboardInterrupt):
+            self.stats.stopped_because = "interrupted"
+        elif failures and not isinstance(failures[0], TargetDown):
+            raise failures[0]
         self.stats.case_seconds = self.stats.elapsed
         self.store.write_summary(self.summary())
         if self.stats.stopped_because != "interrupted":
@@ -107,6 +135,26 @@ class Campaign:
                 pass  # the raw findings are stored; replay works on them too
             self.store.write_summary(self.summary())
         return self.stats
+
+    def _worker(self, stop: threading.Event, failures: list[BaseException]) -> None:
+        try:
+            while not stop.is_set():
+                with self._lock:
+                    if self._done():
+                        return
+                    index = self._next_index
+                    self._next_index += 1
+                self._one_case(index)
+                with self._lock:
+                    self.stats.cases += 1
+        except TargetDown as exc:
+            with self._lock:
+                self.stats.stopped_because = str(exc)
+            failures.append(exc)
+            stop.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread to raise
+            failures.append(exc)
+            stop.set()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -123,7 +171,7 @@ class Campaign:
         }
 
     def _done(self) -> bool:
-        if self.max_cases is not None and self.stats.cases >= self.max_cases:
+        if self.max_cases is not None and self._next_index >= self.max_cases:
             return True
         return self.duration is not None and self.stats.elapsed >= self.duration
 
@@ -145,8 +193,9 @@ class Campaign:
             payload_hex=payload.hex(),
             found_at=time.time(),
         )
-        if self.store.add(finding):  # on disk, fsynced, before the next case runs
-            self.stats.findings += 1
+        with self._lock:
+            if self.store.add(finding):  # on disk, fsynced, before the next case runs
+                self.stats.findings += 1
 
     def finish_findings(self) -> None:
         """Minimize each new finding and record its evidence; after the cases, so the case
@@ -173,7 +222,8 @@ class Campaign:
         try:
             reached = self.proto.walk(ex, state)
             if reached and payload is None:  # count campaign cases, not minimization attempts
-                self.stats.states[state] = self.stats.states.get(state, 0) + 1
+                with self._lock:
+                    self.stats.states[state] = self.stats.states.get(state, 0) + 1
             if payload is None:
                 assert rng is not None
                 payload = self.proto.case(rng, self.recorded)
@@ -197,6 +247,12 @@ class Campaign:
         return verdict, payload
 
     def _recover(self, why: str) -> None:
+        with self._recovering:  # one worker restarts or waits; the others find it healthy
+            if self.proto.healthy(self.target.host, self.target.port, HEALTH_TIMEOUT):
+                return
+            self._recover_now(why)
+
+    def _recover_now(self, why: str) -> None:
         if self.restart is not None:
             self.target = self.restart()
             self.proto.url = self.target.url

@@ -45,6 +45,9 @@ def add_parser(sub: Any) -> None:
     limit.add_argument("--duration", type=parse_duration, help="how long, e.g. 10m (default 60s)")
     limit.add_argument("--cases", type=int, help="how many cases")
     fuzz.add_argument("--seed", type=int, default=0, help="cases are a function of seed and index")
+    fuzz.add_argument(
+        "--workers", type=int, default=4, help="connections in flight at once (default 4)"
+    )
     fuzz.add_argument("--out", metavar="DIR", help="campaign directory (default reports/fuzz/<id>)")
     fuzz.set_defaults(run=run_fuzz)
     replay = sub.add_parser("replay", help="replay a finding against a server")
@@ -126,6 +129,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 duration=duration,
                 max_cases=args.cases,
+                workers=max(1, args.workers),
                 restart=restart if peer is not None else None,
                 alive=(lambda: bool(peer.alive())) if peer is not None else None,
             )
