@@ -31,6 +31,13 @@ _FAULTS = [
     Fault("sdp_out_of_order", ("RTSP-SDP-ORDER",), "the DESCRIBE body puts t= before s="),
     Fault("sdp_bad_media", ("RTSP-SDP-MEDIA",), "the m= line has no port, protocol or format"),
     Fault("sdp_bare_lf", ("RTSP-SDP-CRLF",), "the DESCRIBE body's lines end in LF only"),
+    Fault("short_session_id", ("RTSP-SESSION-ID-LENGTH",), "session identifiers are 4 characters"),
+    Fault("unknown_session_200", ("RTSP-SESSION-UNKNOWN-454",), "an unknown Session gets 200"),
+    Fault(
+        "ignore_state",
+        ("RTSP-STATE-455", "RTSP-STATE-TABLE"),
+        "requests the state does not allow are answered 200 and change nothing",
+    ),
     Fault("client_omit_cseq", ("RTSP-CSEQ-PRESENT",), "the client's requests carry no CSeq"),
     Fault("client_repeat_cseq", ("RTSP-CSEQ-INCREASE",), "the client reuses CSeq 1"),
     Fault("client_no_teardown", ("RTSP-CLIENT-TEARDOWN",), "the client closes without TEARDOWN"),

@@ -149,7 +149,8 @@ class ServerLogic:
                 first_timestamp=int.from_bytes(secrets.token_bytes(4), "big"),
                 seq_jump_after_resume="rtp_seq_jump_after_pause" in self.faults,
             )
-            session = Session(secrets.token_hex(8), packetizer, last_seen=now)
+            length = 2 if "short_session_id" in self.faults else 8
+            session = Session(secrets.token_hex(length), packetizer, last_seen=now)
             self.sessions[session.id] = session
         session.state = SERVER_TRANSITIONS[(session.state, "SETUP")]
         session.delivery = delivery
@@ -178,10 +179,15 @@ class ServerLogic:
     def _session_method(self, request: Request, now: float) -> Response:
         session = self.session_of(request)
         if session is None:
+            unknown = request.header("Session") is not None
+            if unknown and "unknown_session_200" in self.faults:
+                return self._reply(request.headers, 200)
             return self._reply(request.headers, 454)
         if request.method == "PLAY" and session.plays and "no_resume_after_pause" in self.faults:
             return self._reply(request.headers, 503)
         next_state = SERVER_TRANSITIONS.get((session.state, request.method))
+        if next_state is None and "ignore_state" in self.faults:
+            return self._reply(request.headers, 200, [("Session", session.id)])
         if next_state is None:
             allow = ", ".join(allowed_in(session.state))
             return self._reply(request.headers, 455, [("Allow", allow)])
