@@ -20,6 +20,7 @@ from reference_impl.rtsp.faults import FAULTS
 from reference_impl.rtsp.messages import InterleavedFrame, Request, Response
 
 DEFAULT_TIMEOUT = 5.0
+USER_AGENT = "streamconform-reference/0.1"
 _RAW_CSEQ = re.compile(rb"(?im)^cseq:[ \t]*([0-9]{1,9})[ \t]*\r?$")
 
 
@@ -48,6 +49,7 @@ class RTSPClient:
         self.wire = observe.recorder("rtsp", "tcp", local, remote, "client")
         self._cseq = 0
         self._closed_by_peer = False
+        self.user_agent = "" if "client_no_user_agent" in faults else USER_AGENT
 
     @classmethod
     async def connect(
@@ -88,6 +90,8 @@ class RTSPClient:
         ):
             self._cseq = 1 if "client_repeat_cseq" in self.faults else self._cseq + 1
             fields.insert(0, ("CSeq", str(self._cseq)))
+        if not any(k.lower() == "user-agent" for k, _ in fields) and self.user_agent:
+            fields.append(("User-Agent", self.user_agent))
         if body:
             fields.append(("Content-Length", str(len(body))))
         data = self.conn.send(Request(method, uri or self.url, tuple(fields), body))
@@ -179,15 +183,25 @@ async def run_session(
         session = ""
         for channel, control in enumerate(controls):
             track = control if "://" in control else urllib.parse.urljoin(base, control)
-            headers = [
-                ("Transport", f"RTP/AVP/TCP;unicast;interleaved={2 * channel}-{2 * channel + 1}")
-            ]
+            transport = f"RTP/AVP/TCP;unicast;interleaved={2 * channel}-{2 * channel + 1}"
+            if "client_bad_transport" in client.faults:
+                transport = "TCP interleaved 0 1"
+            headers = [("Transport", transport)]
+            if "client_setup_without_transport" in client.faults:
+                headers = []
             if session:
                 headers.append(("Session", session))
             reply = await client.request("SETUP", track, headers)
             if reply.status != 200:
                 raise ProtocolError(f"SETUP {track} answered {reply.status}")
             session = (reply.header("Session") or "").split(";")[0]
-        await client.request("PLAY", url, [("Session", session), ("Range", "npt=0.000-")])
+        if "client_wrong_session" in client.faults:
+            session = session[::-1]
+        if "client_session_timeout_param" in client.faults:
+            session += ";timeout=60"
+        play_url = (
+            urllib.parse.urlsplit(url).path if "client_relative_uri" in client.faults else url
+        )
+        await client.request("PLAY", play_url, [("Session", session), ("Range", "npt=0.000-")])
         if "client_no_teardown" not in client.faults:
             await client.request("TEARDOWN", url, [("Session", session)])

@@ -40,6 +40,26 @@ _FAULTS = [
     ),
     Fault("client_omit_cseq", ("RTSP-CSEQ-PRESENT",), "the client's requests carry no CSeq"),
     Fault("client_repeat_cseq", ("RTSP-CSEQ-INCREASE",), "the client reuses CSeq 1"),
+    Fault(
+        "client_wrong_session", ("RTSP-SESSION-ECHO",), "the client's PLAY names another session"
+    ),
+    Fault(
+        "client_session_timeout_param",
+        ("RTSP-SESSION-TIMEOUT-RESPONSE-ONLY",),
+        "the client's PLAY carries Session: id;timeout=60",
+    ),
+    Fault(
+        "client_setup_without_transport",
+        ("RTSP-SETUP-TRANSPORT-PRESENT",),
+        "the client's SETUP has no Transport header",
+    ),
+    Fault(
+        "client_bad_transport", ("RTSP-TRANSPORT-SYNTAX",), "the client's Transport is free text"
+    ),
+    Fault(
+        "client_relative_uri", ("RTSP-REQUEST-URI-ABSOLUTE",), "the client's PLAY names a bare path"
+    ),
+    Fault("client_no_user_agent", ("RTSP-CLIENT-USER-AGENT",), "the client sends no User-Agent"),
     Fault("client_no_teardown", ("RTSP-CLIENT-TEARDOWN",), "the client closes without TEARDOWN"),
 ]
 

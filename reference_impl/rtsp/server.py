@@ -35,6 +35,7 @@ class ReferenceServer:
         self.path = path
         self.logic: ServerLogic | None = None
         self.requests: list[Request | BadRequest] = []  # what clients sent, for client suites
+        self.exchanges: list[tuple[Request | BadRequest, Response]] = []
         self.violations: list[Violation] = []
         self.connections_closed = 0
         self._changed = asyncio.Event()
@@ -140,6 +141,7 @@ class ReferenceServer:
                         self._notify()
                         assert self.logic is not None
                         response = self.logic.respond(event, loop.time())
+                        self.exchanges.append((event, response))
                         out = self._on_the_wire(conn.send(response))
                         wire.sent(out)
                         writer.write(out)
