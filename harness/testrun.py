@@ -10,6 +10,7 @@ skipped. A step whose pytest collected no test (exit 5) fails: no test is not a 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,11 @@ from harness.session import new_run_dir
 
 #: (peer, protocol) pairs whose server suites `make test` runs
 PEER_RUNS: list[tuple[str, str]] = [("mediamtx", "rtsp"), ("gst-rtsp-server", "rtsp")]
+#: (name, command, protocol) of real clients whose client suites `make test` runs
+CLIENT_RUNS: list[tuple[str, str, str]] = [
+    ("ffprobe-tcp", "ffprobe -v error -rtsp_transport tcp -timeout 5000000 {url}", "rtsp"),
+    ("ffprobe-udp", "ffprobe -v error -rtsp_transport udp -timeout 5000000 {url}", "rtsp"),
+]
 EXPECTATIONS = PROJECT_ROOT / "fixtures" / "expectations"
 
 
@@ -126,6 +132,18 @@ def test(extra: list[str]) -> int:
         if expect.exists():
             args += ["--expect", str(expect)]
         _run(name, _pytest(args), steps)
+    for name, command, protocol in CLIENT_RUNS:
+        step = f"{protocol} client suites x {name}"
+        if shutil.which(command.split()[0]) is None:
+            problem = f"{command.split()[0]} is not installed (apt-get install ffmpeg)"
+            status = "failed" if require else "skipped"
+            print(f"\n=== {step}: {status}: {problem}", flush=True)
+            steps.append(Step(step, status, 0.0, problem))
+            continue
+        args = _suites(report_dir, [*extra, "-k", protocol, "--target-client", command])
+        if (EXPECTATIONS / f"{name}.toml").exists():
+            args += ["--expect", str(EXPECTATIONS / f"{name}.toml")]
+        _run(step, _pytest(args), steps)
     interop = ["suites/interop", "-q", "--report-dir", str(report_dir), *extra]
     if (EXPECTATIONS / "interop.toml").exists():
         interop += ["--expect", str(EXPECTATIONS / "interop.toml")]
