@@ -76,7 +76,7 @@ def write_pcapng(path: Path, transcripts: Iterable[Transcript]) -> None:
 
 
 def shown_port(protocol: str, transport: str, port: int) -> int:
-    """The server port to write so that tshark dissects `protocol` (unchanged if it already does)."""
+    """The server port to write so that tshark dissects `protocol` (kept if it already does)."""
     table = TCP_WELL_KNOWN if transport == "tcp" else UDP_WELL_KNOWN
     well_known = table.get(protocol)
     if well_known is None or port == well_known or port in ALSO_DISSECTED.get(protocol, ()):

@@ -12,7 +12,8 @@ ARROWS = {"c2s": "C->S", "s2c": "S->C"}
 
 
 def write_evidence(evidence: TestEvidence, with_pcap: bool) -> dict[str, list[str]]:
-    """Write `evidence` under its directory; return kind -> absolute paths.
+    """Write `evidence` under its directory; return kind -> paths (under evidence.directory,
+    so absolute when it is: callers such as the fuzz store make them relative to their base).
 
     Kinds: "transcripts" (transcript.txt, transcripts.json), "pcap" (capture.pcapng, only with
     `with_pcap` and at least one frame), "files" (the test's extra files that exist). A kind
@@ -30,14 +31,14 @@ def write_evidence(evidence: TestEvidence, with_pcap: bool) -> dict[str, list[st
         as_text.write_text(
             "\n".join(render_text(t) for t in evidence.transcripts), encoding="utf-8"
         )
-        written["transcripts"] = [str(as_text.resolve()), str(as_json.resolve())]
+        written["transcripts"] = [str(as_text), str(as_json)]
         if with_pcap and any(t.frames for t in evidence.transcripts):
             from harness.evidence.pcap import write_pcapng
 
             pcap = directory / "capture.pcapng"
             write_pcapng(pcap, evidence.transcripts)
-            written["pcap"] = [str(pcap.resolve())]
-    files = [str(Path(p).resolve()) for p in evidence.extra_files if Path(p).exists()]
+            written["pcap"] = [str(pcap)]
+    files = [str(p) for p in evidence.extra_files if Path(p).exists()]
     if files:
         written["files"] = files
     return written
@@ -75,6 +76,10 @@ def _as_text(data: bytes) -> list[str]:
             line = ""
         elif byte == 13:
             line += "\\r"
+        elif byte == 9:
+            line += "\\t"
+        elif byte == 92:  # a literal backslash, so that "\\r" above stays unambiguous
+            line += "\\\\"
         elif 32 <= byte < 127:
             line += chr(byte)
         else:
@@ -85,10 +90,19 @@ def _as_text(data: bytes) -> list[str]:
 
 
 def _hexdump(data: bytes) -> list[str]:
-    rows = []
+    # Repeated rows collapse to "*" as in hexdump(1): padding and silence stay readable.
+    rows: list[str] = []
+    previous = b""
     for offset in range(0, len(data), 16):
         chunk = data[offset : offset + 16]
+        if chunk == previous and len(chunk) == 16:
+            if rows[-1] != "*":
+                rows.append("*")
+            continue
+        previous = chunk
         hexes = " ".join(f"{b:02x}" for b in chunk)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         rows.append(f"{offset:08x}  {hexes:<47}  {text}")
+    if rows and rows[-1] == "*":
+        rows.append(f"{len(data):08x}")
     return rows
