@@ -139,6 +139,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
     print(file=sys.stderr)
     print(f"{stats.line()}\nstopped: {stats.stopped_because}")
+    from harness.report import render_report
+
+    paths = render_report(out)
+    print(f"report: {paths.html}")
     for finding in store.signatures.values():
         print(
             f"finding {finding.signature}: {finding.detail}\n  replay: streamconform replay "

@@ -17,6 +17,8 @@ CAMPAIGN_KEYS = ("target", "protocol", "cases", "seconds", "cases_per_second", "
 
 
 def _campaign_dirs(run_dir: Path) -> list[Path]:
+    if (run_dir / "campaign.json").exists() or (run_dir / "findings.jsonl").exists():
+        return [run_dir]  # the run directory is itself a campaign (`streamconform fuzz --out`)
     root = run_dir / "fuzz"
     if not root.is_dir():
         return []
