@@ -111,11 +111,9 @@ def test(extra: list[str]) -> int:
     report_dir = new_run_dir(PROJECT_ROOT / "reports")
     steps: list[Step] = []
     bin_dir = Path(sys.executable).parent
-    _run(
-        "ruff",
-        [str(bin_dir / "ruff"), "check", "harness", "reference_impl", "suites", "tests"],
-        steps,
-    )
+    code = ["harness", "reference_impl", "suites", "tests", "bench"]
+    _run("ruff check", [str(bin_dir / "ruff"), "check", *code], steps)
+    _run("ruff format", [str(bin_dir / "ruff"), "format", "--check", *code], steps)
     _run("mypy", [str(bin_dir / "mypy")], steps)
     _run("project tests", _pytest(["tests", "-q", "-n", "auto", *extra]), steps)
     _run("suites x references", _pytest(_suites(report_dir, extra)), steps)
