@@ -62,7 +62,7 @@ def main() -> int:
     parser.add_argument("--peer", help="also measure against this peer (e.g. gst-rtsp-server)")
     parser.add_argument("--cases", type=int, default=2000, help="cases per fuzzer (default 2000)")
     parser.add_argument(
-        "--workers", type=int, default=4, help="streamconform's workers (default 4)"
+        "--workers", type=int, default=8, help="streamconform's workers (default 8)"
     )
     args = parser.parse_args()
     targets: list[tuple[str, ServerTarget]] = []
