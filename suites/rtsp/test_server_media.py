@@ -11,7 +11,7 @@ from harness.targets import ServerTarget
 from harness.verdict import Conformance
 from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.rtp import StreamChecker, parse_rtp
-from reference_impl.rtsp.sdp import parse_sdp
+from reference_impl.rtsp.sdp import check_sdp, parse_sdp
 from suites.rtsp.playing import play, setup_first_track
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.server]
@@ -50,8 +50,11 @@ async def test_describe_answers_a_session_description_that_follows_rfc_4566(
     async with await RTSPClient.connect(rtsp_server.url) as client:
         reply = await client.request("DESCRIBE", rtsp_server.url, [("Accept", "application/sdp")])
     assert reply.status == 200, f"DESCRIBE answered {reply.status} {reply.reason}"
-    _, violations = parse_sdp(reply.body.decode("utf-8", "replace"))
+    description, violations = parse_sdp(reply.body.decode("utf-8", "replace"))
     conformance.record(violations)
+    # Rules across lines (c= coverage, rtpmap and fmtp per format, controls): observed here,
+    # counted by the tests that declare them.
+    conformance.record(check_sdp(description))
 
 
 @pytest.mark.requirement("RTSP-PLAY-MEDIA", *RTP_IDS)
