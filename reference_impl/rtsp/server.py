@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable, Iterable
 
 from reference_impl.common import observe
@@ -15,12 +16,22 @@ from reference_impl.common.events import ProtocolError, Violation
 from reference_impl.common.faults import FaultSet
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.faults import FAULTS
-from reference_impl.rtsp.media import PACKET_SECONDS
 from reference_impl.rtsp.messages import BadRequest, InterleavedFrame, Request, Response
+from reference_impl.rtsp.rtcp import (
+    CNAME,
+    SdesChunk,
+    SenderReport,
+    SourceDescription,
+    ntp_timestamp,
+    serialize_rtcp,
+)
 from reference_impl.rtsp.rtp import serialize_rtp
-from reference_impl.rtsp.server_logic import SERVER_NAME, ServerLogic, Session
+from reference_impl.rtsp.server_logic import SERVER_NAME, ServerLogic, Session, Track
 
 IDLE_TIMEOUT = 120.0
+PACING = 0.01  # how often media time is looked at; packets follow their own timestamps
+RTCP_INTERVAL = 1.0  # a fixed interval is enough for one sender on loopback (RFC 3550 §6.2)
+CNAME_VALUE = b"streamconform@127.0.0.1"
 
 __all__ = ["ReferenceServer"]
 
@@ -42,7 +53,7 @@ class ReferenceServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, asyncio.Task[None]] = {}
-        self._udp: dict[str, tuple[socket.socket, socket.socket]] = {}
+        self._udp: dict[tuple[str, str], tuple[socket.socket, socket.socket]] = {}
         self._pending_udp: list[tuple[socket.socket, socket.socket]] = []
         self._backwards = 2**31  # the timestamp the rtp_timestamp_backwards fault counts down
 
@@ -189,16 +200,15 @@ class ReferenceServer:
         session_id = (request.header("Session") or "").split(";")[0].strip()
         if request.method == "SETUP":
             session = self.logic.sessions.get(session_id) or self._newest_session()
-            if session is not None and session.delivery and session.delivery.server_ports:
-                pair = next(
-                    p
-                    for p in self._pending_udp
-                    if p[0].getsockname()[1] == session.delivery.server_ports[0]
-                )
+            if session is None:
+                return
+            owned.add(session.id)
+            track = session.tracks[session.last_setup]
+            ports = track.delivery.server_ports
+            if ports is not None:
+                pair = next(p for p in self._pending_udp if p[0].getsockname()[1] == ports[0])
                 self._pending_udp.remove(pair)
-                self._udp[session.id] = pair
-            if session is not None:
-                owned.add(session.id)
+                self._udp[(session.id, track.control)] = pair
         elif request.method == "PLAY":
             session = self.logic.sessions.get(session_id)
             if session is not None and session_id not in self._streams:
@@ -217,8 +227,9 @@ class ReferenceServer:
         if task is not None:
             task.cancel()
         if self.logic is not None and session_id not in self.logic.sessions:
-            for sock in self._udp.pop(session_id, ()):
-                sock.close()
+            for key in [k for k in self._udp if k[0] == session_id]:
+                for sock in self._udp.pop(key):
+                    sock.close()
 
     def _broken_rtp(self, data: bytes) -> bytes:
         """The RTP faults: each breaks one rule of RFC 3550 §5.1 in the packet's bytes."""
@@ -238,23 +249,73 @@ class ReferenceServer:
     async def _stream(
         self, session: Session, writer: asyncio.StreamWriter, wire: observe.WireRecorder, host: str
     ) -> None:
-        """Send one packet per 20 ms of media time until cancelled (PAUSE, TEARDOWN, close)."""
+        """Send each track's packets as media time passes, and an RTCP SR + SDES every second,
+        until cancelled (PAUSE, TEARDOWN, close); the media position is kept for a resume."""
         loop = asyncio.get_running_loop()
-        due = loop.time()
-        delivery = session.delivery
-        assert delivery is not None
+        started = loop.time() - session.media_time
+        next_report = loop.time()
         conn = RTSPConnection(Role.SERVER)
-        while not writer.is_closing() and "no_media_after_play" not in self.faults:
-            data = self._broken_rtp(serialize_rtp(session.packetizer.next_packet()))
-            if delivery.channel is not None:
-                frame = conn.send(InterleavedFrame(delivery.channel, data))
-                wire.sent(frame)
-                writer.write(frame)
-            elif delivery.client_ports is not None and session.id in self._udp:
-                rtp_socket = self._udp[session.id][0]
-                try:
-                    rtp_socket.sendto(data, (host, delivery.client_ports[0]))
-                except OSError:
-                    pass  # nobody listens yet: UDP media is fire-and-forget
-            due += PACKET_SECONDS
-            await asyncio.sleep(max(0.0, due - loop.time()))
+        try:
+            while not writer.is_closing() and "no_media_after_play" not in self.faults:
+                session.media_time = loop.time() - started
+                for track in session.tracks.values():
+                    for packet in track.stream.packets_until(session.media_time):
+                        self._send(
+                            track,
+                            0,
+                            self._broken_rtp(serialize_rtp(packet)),
+                            conn,
+                            writer,
+                            wire,
+                            host,
+                        )
+                if loop.time() >= next_report:
+                    for track in session.tracks.values():
+                        self._send(track, 1, self._sender_report(track), conn, writer, wire, host)
+                    next_report += RTCP_INTERVAL
+                await asyncio.sleep(PACING)
+        finally:
+            session.media_time = loop.time() - started
+
+    def _sender_report(self, track: Track) -> bytes:
+        """SR then SDES with the CNAME: a compound packet as RFC 3550 §6.1 wants it."""
+        sender = track.stream.sender
+        report = SenderReport(
+            sender.ssrc,
+            ntp_timestamp=ntp_timestamp(time.time()),
+            rtp_timestamp=track.stream.next_timestamp,
+            packet_count=sender.packets_sent,
+            octet_count=sender.octets_sent,
+        )
+        sdes = SourceDescription((SdesChunk(sender.ssrc, ((CNAME, CNAME_VALUE),)),))
+        return serialize_rtcp([report, sdes])
+
+    def _send(
+        self,
+        track: Track,
+        offset: int,
+        data: bytes,
+        conn: RTSPConnection,
+        writer: asyncio.StreamWriter,
+        wire: observe.WireRecorder,
+        host: str,
+    ) -> None:
+        """RTP (offset 0) or RTCP (offset 1): on the interleaved channel, or to the client port."""
+        delivery = track.delivery
+        if delivery.channel is not None:
+            frame = conn.send(InterleavedFrame(delivery.channel + offset, data))
+            wire.sent(frame)
+            writer.write(frame)
+            return
+        pair = self._udp.get((self._session_of_track(track), track.control))
+        if delivery.client_ports is not None and pair is not None:
+            try:
+                pair[offset].sendto(data, (host, delivery.client_ports[offset]))
+            except OSError:
+                pass  # nobody listens yet: UDP media is fire-and-forget
+
+    def _session_of_track(self, track: Track) -> str:
+        assert self.logic is not None
+        return next(
+            (sid for sid, s in self.logic.sessions.items() if track in s.tracks.values()), ""
+        )

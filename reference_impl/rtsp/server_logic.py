@@ -11,14 +11,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from reference_impl.common.faults import FaultSet
-from reference_impl.rtsp.media import PcmaPacketizer, sdp_media
+from reference_impl.rtsp.media import h264_sdp, h264_stream, pcma_stream, sdp_media
 from reference_impl.rtsp.messages import RTSP_VERSION, BadRequest, Request, Response
+from reference_impl.rtsp.packetizer import SEQ_JUMP, AudioStream, H264Stream
 from reference_impl.rtsp.states import SERVER_TRANSITIONS, State, allowed_in
 from reference_impl.rtsp.transport import TransportSpec, format_transport, parse_transports
 
 PUBLIC_METHODS = ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER")
 SESSION_TIMEOUT = 60
-TRACK = "trackID=0"
+VIDEO, AUDIO = "trackID=0", "trackID=1"
+TRACKS = (VIDEO, AUDIO)
+MediaStream = AudioStream | H264Stream
 SERVER_NAME = "streamconform-reference/0.1"
 
 
@@ -33,15 +36,25 @@ class Delivery:
 
 
 @dataclass
+class Track:
+    """One set-up media stream of a session: where it goes and what produces it."""
+
+    control: str
+    delivery: Delivery
+    stream: MediaStream
+
+
+@dataclass
 class Session:
-    """One RTSP session (RFC 2326 §3.4): state, delivery, packetizer, last sign of life."""
+    """One RTSP session (RFC 2326 §3.4): state, tracks, media position, last sign of life."""
 
     id: str
-    packetizer: PcmaPacketizer
     state: State = State.INIT
-    delivery: Delivery | None = None
+    tracks: dict[str, Track] = field(default_factory=dict)
     last_seen: float = 0.0
     plays: int = 0
+    media_time: float = 0.0  # where PLAY resumes after PAUSE (RFC 2326 §10.6)
+    last_setup: str = ""  # the control of the newest SETUP, for the adapter
 
 
 @dataclass
@@ -108,7 +121,7 @@ class ServerLogic:
     def _describe(self, request: Request, now: float) -> Response:
         sdp = (
             "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=streamconform reference\r\n"
-            "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n" + sdp_media(TRACK)
+            "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n" + h264_sdp(VIDEO) + sdp_media(AUDIO)
         )
         sdp = self._broken_sdp(sdp)
         extra = [("Content-Base", self.base_url + "/"), ("Content-Type", "application/sdp")]
@@ -133,6 +146,12 @@ class ServerLogic:
         return sdp
 
     def _setup(self, request: Request, now: float) -> Response:
+        control = request.uri.rstrip("/").rsplit("/", 1)[-1]
+        if control not in TRACKS:
+            # RFC 2326 §10.4: SETUP names one stream; the aggregate URL of a presentation of
+            # several streams is not one (§11.3.8, 459), and anything else is not found.
+            aggregate = request.uri.rstrip("/") == self.base_url
+            return self._reply(request.headers, 459 if aggregate else 404)
         delivery = self._choose(request.header("Transport") or "")
         if delivery is None or "setup_always_461" in self.faults:
             # RFC 2326 §12.39 and §11.3.9: none of the offered transports is served here.
@@ -141,21 +160,15 @@ class ServerLogic:
         if request.header("Session") and session is None:
             return self._reply(request.headers, 454)
         if session is None:
-            ssrc = int.from_bytes(secrets.token_bytes(4), "big")
-            first = int.from_bytes(secrets.token_bytes(2), "big")
-            packetizer = PcmaPacketizer(
-                ssrc,
-                first_sequence=first,
-                first_timestamp=int.from_bytes(secrets.token_bytes(4), "big"),
-                seq_jump_after_resume="rtp_seq_jump_after_pause" in self.faults,
-            )
             length = 2 if "short_session_id" in self.faults else 8
-            session = Session(secrets.token_hex(length), packetizer, last_seen=now)
+            session = Session(secrets.token_hex(length), last_seen=now)
             self.sessions[session.id] = session
         session.state = SERVER_TRANSITIONS[(session.state, "SETUP")]
-        session.delivery = delivery
+        track = Track(control, delivery, self._new_stream(control))
+        session.tracks[control] = track
+        session.last_setup = control
         session.last_seen = now
-        extra_params = {"ssrc": f"{session.packetizer.ssrc:08X}"}
+        extra_params = {"ssrc": f"{track.stream.ssrc:08X}"}
         if delivery.server_ports is not None:
             extra_params["server_port"] = "{}-{}".format(*delivery.server_ports)
         extra = [
@@ -163,6 +176,21 @@ class ServerLogic:
             ("Transport", format_transport(delivery.spec, extra_params)),
         ]
         return self._reply(request.headers, 200, extra)
+
+    def _new_stream(self, control: str) -> MediaStream:
+        """Random SSRC, first sequence number and timestamp (RFC 3550 §5.1)."""
+        ssrc = int.from_bytes(secrets.token_bytes(4), "big")
+        first_sequence = int.from_bytes(secrets.token_bytes(2), "big")
+        first_timestamp = int.from_bytes(secrets.token_bytes(4), "big")
+        jump = SEQ_JUMP if "rtp_seq_jump_after_pause" in self.faults else 0
+        if control == VIDEO:
+            return h264_stream(
+                ssrc,
+                first_sequence=first_sequence,
+                first_timestamp=first_timestamp,
+                seq_jump_after_resume=jump,
+            )
+        return pcma_stream(ssrc, first_sequence, first_timestamp, jump)
 
     def _choose(self, header: str) -> Delivery | None:
         for spec in parse_transports(header):
@@ -195,19 +223,21 @@ class ServerLogic:
         session.last_seen = now
         extra = [("Session", session.id)]
         if request.method == "PLAY":
-            if session.plays:
-                session.packetizer.resumed()
+            for track in session.tracks.values():
+                if session.plays:
+                    track.stream.resume()
             session.plays += 1
-            packetizer = session.packetizer
-            extra.append(("Range", "npt=now-"))
-            # RFC 2326 §12.33: where the stream starts, so the client can map RTP to the play.
-            extra.append(
-                (
-                    "RTP-Info",
-                    f"url={self.base_url}/{TRACK};seq={packetizer.next_sequence};"
-                    f"rtptime={packetizer.next_timestamp}",
-                )
+            extra.append(("Range", f"npt={session.media_time:.3f}-"))
+            # RFC 2326 §12.33: where each stream starts, so the client can map RTP to the play.
+            info = ",".join(
+                f"url={self.base_url}/{t.control};seq={t.stream.next_sequence};"
+                f"rtptime={t.stream.next_timestamp}"
+                for t in session.tracks.values()
             )
+            extra.append(("RTP-Info", info))
+        if request.method == "PAUSE":
+            for track in session.tracks.values():
+                track.stream.pause()
         if request.method == "TEARDOWN":
             del self.sessions[session.id]
         return self._reply(request.headers, 200, extra)
