@@ -19,6 +19,7 @@ from reference_impl.rtsp.faults import FAULTS
 from reference_impl.rtsp.messages import BadRequest, InterleavedFrame, Request, Response
 from reference_impl.rtsp.rtcp import (
     CNAME,
+    AnyRtcp,
     SdesChunk,
     SenderReport,
     SourceDescription,
@@ -269,7 +270,7 @@ class ReferenceServer:
                             wire,
                             host,
                         )
-                if loop.time() >= next_report:
+                if loop.time() >= next_report and "no_rtcp" not in self.faults:
                     for track in session.tracks.values():
                         self._send(track, 1, self._sender_report(track), conn, writer, wire, host)
                     next_report += RTCP_INTERVAL
@@ -287,8 +288,14 @@ class ReferenceServer:
             packet_count=sender.packets_sent,
             octet_count=sender.octets_sent,
         )
-        sdes = SourceDescription((SdesChunk(sender.ssrc, ((CNAME, CNAME_VALUE),)),))
-        return serialize_rtcp([report, sdes])
+        items = () if "rtcp_no_cname" in self.faults else ((CNAME, CNAME_VALUE),)
+        sdes = SourceDescription((SdesChunk(sender.ssrc, items),))
+        if "rtcp_wrong_ssrc" in self.faults:
+            report = SenderReport(sender.ssrc ^ 0xFFFF, report.ntp_timestamp, report.rtp_timestamp)
+        packets: list[AnyRtcp] = [report, sdes]
+        if "rtcp_sdes_first" in self.faults:
+            packets.reverse()
+        return serialize_rtcp(packets)
 
     def _send(
         self,

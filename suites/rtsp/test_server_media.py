@@ -10,6 +10,7 @@ import pytest
 from harness.targets import ServerTarget
 from harness.verdict import Conformance
 from reference_impl.rtsp.client import RTSPClient
+from reference_impl.rtsp.rtcp import compound_violations, parse_rtcp, sender_violations
 from reference_impl.rtsp.rtp import StreamChecker, parse_rtp
 from reference_impl.rtsp.sdp import check_sdp, parse_sdp
 from suites.rtsp.playing import play, setup_first_track
@@ -162,3 +163,40 @@ async def test_play_after_pause_continues_the_rtp_sequence(
                 "RTSP-RTP-TIMESTAMP-MONOTONIC",
             ):
                 conformance.violation(violation)
+
+
+RTCP_IDS = (
+    "RTSP-RTCP-COMPOUND-FIRST",
+    "RTSP-RTCP-CNAME",
+    "RTSP-RTCP-SR-ACTIVE-SENDER",
+    "RTSP-RTCP-SR-SSRC",
+)
+RTCP_DEADLINE = 6.0  # RFC 3550 §6.2: the first report within about 5 s at the minimum interval
+
+
+@pytest.mark.requirement(*RTCP_IDS)
+async def test_a_playing_server_sends_compound_rtcp_sender_reports(
+    rtsp_server: ServerTarget, conformance: Conformance
+) -> None:
+    """While it sends RTP, the server sends compound RTCP: an SR for its SSRC, then SDES CNAME."""
+    async with await RTSPClient.connect(rtsp_server.url) as client:
+        playing = await setup_first_track(
+            client, rtsp_server.url, "RTP/AVP/TCP;unicast;interleaved=0-1"
+        )
+        await play(client, rtsp_server.url, playing.session)
+        reports = await client.interleaved(1, 1, RTCP_DEADLINE)
+        media = await client.interleaved(0, 1, MEDIA_DEADLINE)
+        await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])
+    assert media, "no RTP packet after PLAY"
+    media_ssrc = parse_rtp(media[0].data)[0].ssrc
+    if not conformance.expect(
+        bool(reports),
+        "RTSP-RTCP-SR-ACTIVE-SENDER",
+        f"no RTCP on channel 1 within {RTCP_DEADLINE:g} s while RTP flowed",
+    ):
+        return
+    for frame in reports:
+        packets, violations = parse_rtcp(frame.data)
+        conformance.record(violations)
+        conformance.record(compound_violations(packets))
+        conformance.record(sender_violations(packets, media_ssrc, sent=True))
