@@ -28,6 +28,7 @@ from reference_impl.rtsp.rtcp import (
 )
 from reference_impl.rtsp.rtp import serialize_rtp
 from reference_impl.rtsp.server_logic import SERVER_NAME, ServerLogic, Session, Track
+from reference_impl.rtsp.transport import bind_rtp_pair
 
 IDLE_TIMEOUT = 120.0
 PACING = 0.01  # how often media time is looked at; packets follow their own timestamps
@@ -70,23 +71,11 @@ class ReferenceServer:
         return f"rtsp://{host}:{port}{self.path}"
 
     def _bind_udp_pair(self) -> tuple[int, int]:
-        """An even RTP port and the odd RTCP port above it, on loopback (RFC 3550 §11)."""
-        for _ in range(100):
-            rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            rtp.bind(("127.0.0.1", 0))
-            port = rtp.getsockname()[1]
-            if port % 2 == 0:
-                rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                try:
-                    rtcp.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    rtcp.close()
-                else:
-                    rtp.setblocking(False)
-                    self._pending_udp.append((rtp, rtcp))
-                    return port, port + 1
-            rtp.close()
-        raise OSError("no free even/odd UDP port pair on 127.0.0.1")
+        """Bind the RTP/RTCP pair a SETUP will announce; kept until the session's media uses it."""
+        pair = bind_rtp_pair("127.0.0.1")
+        self._pending_udp.append(pair)
+        port = int(pair[0].getsockname()[1])
+        return port, port + 1
 
     def _notify(self) -> None:
         self._changed.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 
@@ -52,3 +53,28 @@ def format_transport(spec: TransportSpec, extra: dict[str, str]) -> str:
     fields = [spec.protocol, "unicast" if spec.unicast else "multicast"]
     fields += [f"{k}={v}" if v else k for k, v in params.items()]
     return ";".join(fields)
+
+
+def bind_rtp_pair(
+    host: str = "127.0.0.1", attempts: int = 100
+) -> tuple[socket.socket, socket.socket]:
+    """Bound UDP sockets on an even RTP port and the odd RTCP port above it (RFC 3550 §11).
+
+    The RTP socket is non-blocking, ready for asyncio's sock_recv. This is the adapters'
+    helper (server and suites); the sans-IO parts above never touch sockets.
+    """
+    for _ in range(attempts):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind((host, 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind((host, port + 1))
+            except OSError:
+                rtcp.close()
+            else:
+                rtp.setblocking(False)
+                return rtp, rtcp
+        rtp.close()
+    raise OSError(f"no free even/odd UDP port pair on {host}")

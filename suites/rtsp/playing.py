@@ -8,6 +8,8 @@ from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.messages import Response
 from reference_impl.rtsp.sdp import parse_sdp, resolve_control
 
+TCP_INTERLEAVED = "RTP/AVP/TCP;unicast;interleaved=0-1"
+
 
 class NotPlaying(AssertionError):
     """The server would not go as far as the test needs; the message says where it stopped."""
@@ -47,3 +49,10 @@ async def play(client: RTSPClient, url: str, session: str) -> Response:
     if reply.status != 200:
         raise NotPlaying(f"PLAY answered {reply.status} {reply.reason}")
     return reply
+
+
+async def play_over_tcp(client: RTSPClient, url: str) -> Playing:
+    """SETUP of the first track on interleaved channels 0-1, then PLAY."""
+    playing = await setup_first_track(client, url, TCP_INTERLEAVED)
+    await play(client, url, playing.session)
+    return playing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -13,7 +12,8 @@ from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.rtcp import compound_violations, parse_rtcp, sender_violations
 from reference_impl.rtsp.rtp import StreamChecker, parse_rtp
 from reference_impl.rtsp.sdp import check_sdp, parse_sdp
-from suites.rtsp.playing import play, setup_first_track
+from reference_impl.rtsp.transport import bind_rtp_pair
+from suites.rtsp.playing import play, play_over_tcp, setup_first_track
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.server]
 
@@ -64,10 +64,7 @@ async def test_play_over_tcp_sends_rtp_on_the_interleaved_channel(
 ) -> None:
     """After PLAY, RTP packets arrive as `$` frames on the RTP channel SETUP negotiated."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
-        playing = await setup_first_track(
-            client, rtsp_server.url, "RTP/AVP/TCP;unicast;interleaved=0-1"
-        )
-        await play(client, rtsp_server.url, playing.session)
+        playing = await play_over_tcp(client, rtsp_server.url)
         frames = await client.interleaved(0, PACKETS, MEDIA_DEADLINE)
         await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])
     conformance.expect(
@@ -83,23 +80,9 @@ async def test_play_over_udp_sends_rtp_to_the_client_port(
     rtsp_server: ServerTarget, conformance: Conformance
 ) -> None:
     """After PLAY, RTP datagrams arrive at the client_port the client offered in SETUP."""
-    rtp, rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), None
+    rtp, rtcp = bind_rtp_pair("127.0.0.1")
+    port = rtp.getsockname()[1]
     try:
-        port = 0
-        for _ in range(50):  # an even port with its odd neighbour free (RFC 3550 §11)
-            rtp.bind(("127.0.0.1", 0))
-            port = rtp.getsockname()[1]
-            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                if port % 2:
-                    raise OSError
-                rtcp.bind(("127.0.0.1", port + 1))
-                break
-            except OSError:
-                rtcp.close()
-                rtp.close()
-                rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.setblocking(False)
         loop = asyncio.get_running_loop()
         datagrams: list[bytes] = []
         async with await RTSPClient.connect(rtsp_server.url) as client:
@@ -118,8 +101,7 @@ async def test_play_over_udp_sends_rtp_to_the_client_port(
             await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])
     finally:
         rtp.close()
-        if rtcp is not None:
-            rtcp.close()
+        rtcp.close()
     conformance.expect(
         len(datagrams) >= PACKETS,
         "RTSP-PLAY-MEDIA",
@@ -136,10 +118,7 @@ async def test_play_after_pause_continues_the_rtp_sequence(
 ) -> None:
     """PLAY after PAUSE resumes the stream: sequence numbers go on by one, timestamps forward."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
-        playing = await setup_first_track(
-            client, rtsp_server.url, "RTP/AVP/TCP;unicast;interleaved=0-1"
-        )
-        await play(client, rtsp_server.url, playing.session)
+        playing = await play_over_tcp(client, rtsp_server.url)
         await client.interleaved(0, 5, MEDIA_DEADLINE)
         paused = await client.request("PAUSE", rtsp_server.url, [("Session", playing.session)])
         assert paused.status == 200, f"PAUSE answered {paused.status}"
@@ -180,10 +159,7 @@ async def test_a_playing_server_sends_compound_rtcp_sender_reports(
 ) -> None:
     """While it sends RTP, the server sends compound RTCP: an SR for its SSRC, then SDES CNAME."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
-        playing = await setup_first_track(
-            client, rtsp_server.url, "RTP/AVP/TCP;unicast;interleaved=0-1"
-        )
-        await play(client, rtsp_server.url, playing.session)
+        playing = await play_over_tcp(client, rtsp_server.url)
         reports = await client.interleaved(1, 1, RTCP_DEADLINE)
         media = await client.interleaved(0, 1, MEDIA_DEADLINE)
         await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])

@@ -24,11 +24,11 @@ from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.messages import Response
 from reference_impl.rtsp.states import SERVER_TRANSITIONS, State
-from suites.rtsp.playing import setup_first_track
+from suites.rtsp.playing import TCP_INTERLEAVED, setup_first_track
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.server]
 
-TCP = "RTP/AVP/TCP;unicast;interleaved=0-1"
+TCP = TCP_INTERLEAVED
 
 
 @pytest.mark.requirement("RTSP-SESSION-ID-LENGTH")
