@@ -20,10 +20,10 @@ from functools import cache
 from pathlib import Path
 
 from harness import FIXTURES
+from reference_impl.registry import PROTOCOLS
 
 LEVELS = ("MUST", "SHOULD", "MAY")
 ROLES = ("server", "client", "both")
-PROTOCOLS = ("rtsp", "rtmp", "mms", "pna", "http")
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 

@@ -14,11 +14,7 @@ from pathlib import Path
 
 from harness.targets import ClientCommand
 from reference_impl.common import observe
-
-#: protocol -> "module:coroutine function(url, faults)" of the reference client
-REFERENCE_CLIENTS: dict[str, str] = {
-    "rtsp": "reference_impl.rtsp.client:run_session",
-}
+from reference_impl.registry import reference_client
 
 STOP_GRACE = 2.0
 
@@ -75,7 +71,10 @@ class ClientUnderTest:
 async def _run_reference(
     protocol: str, url: str, faults: tuple[str, ...]
 ) -> AsyncIterator[ClientRun]:
-    module_name, _, attr = REFERENCE_CLIENTS[protocol].partition(":")
+    spec = reference_client(protocol)
+    if spec is None:
+        raise RuntimeError(f"no reference client for {protocol} yet")
+    module_name, _, attr = spec.partition(":")
     session: Callable[..., Awaitable[None]] = getattr(importlib.import_module(module_name), attr)
     run = ClientRun("reference")
 

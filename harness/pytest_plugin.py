@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pytest
 
 from harness import evidence as evidence_mod
-from harness.catalogue import PROTOCOLS, CatalogueError, load_catalogue
+from harness.catalogue import CatalogueError, load_catalogue
 from harness.clients import ClientUnderTest
 from harness.expectations import ExpectationError, load_expectations
 from harness.records import TestRecord, append_record
@@ -32,6 +32,7 @@ from harness.targets import (
 from harness.verdict import Conformance
 from reference_impl.common import observe
 from reference_impl.common.events import Violation
+from reference_impl.registry import PROTOCOLS
 
 STATE = pytest.StashKey[RunState]()
 CONFORMANCE = pytest.StashKey[Conformance]()

@@ -7,14 +7,14 @@ import asyncio
 import importlib
 from typing import Any
 
-from harness.targets import REFERENCE_SERVERS
+from reference_impl.registry import protocols_with, reference_server
 
 
 def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "serve", help="run a reference server on 127.0.0.1 until Ctrl-C"
     )
-    parser.add_argument("protocol", choices=sorted(REFERENCE_SERVERS))
+    parser.add_argument("protocol", choices=protocols_with("server"))
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
     parser.add_argument("--fault", action="append", default=[], help="switch on a named fault")
     parser.set_defaults(run=run)
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.errors import CliError
     from reference_impl.common.faults import UnknownFault
 
-    module_name, _, attr = REFERENCE_SERVERS[args.protocol].partition(":")
+    module_name, _, attr = str(reference_server(args.protocol)).partition(":")
     server_class = getattr(importlib.import_module(module_name), attr)
 
     async def serve() -> None:

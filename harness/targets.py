@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from reference_impl.registry import reference_server
+
 #: URL scheme -> (protocol family, default port, transport used for the reachability check)
 SCHEMES: dict[str, tuple[str, int, str]] = {
     "rtsp": ("rtsp", 554, "tcp"),
@@ -23,11 +25,6 @@ SCHEMES: dict[str, tuple[str, int, str]] = {
     "mmsh": ("mms", 80, "tcp"),
     "pnm": ("pna", 7070, "tcp"),
     "http": ("http", 80, "tcp"),
-}
-
-#: protocol -> "module:factory" of the embedded reference server
-REFERENCE_SERVERS: dict[str, str] = {
-    "rtsp": "reference_impl.rtsp.server:ReferenceServer",
 }
 
 
@@ -179,7 +176,7 @@ def start_reference_server(protocol: str, faults: tuple[str, ...]) -> EmbeddedRe
     Each reference server module has `ReferenceServer(faults)` with `async start(host, port)
     -> port`, `url(host, port)` and `async close()`.
     """
-    spec = REFERENCE_SERVERS.get(protocol)
+    spec = reference_server(protocol)
     if spec is None:
         raise TargetError(f"no embedded reference server for {protocol} yet")
     module_name, _, attr = spec.partition(":")

@@ -22,13 +22,6 @@ from pathlib import Path
 from harness import PROJECT_ROOT
 from harness.session import new_run_dir
 
-#: (peer, protocol) pairs whose server suites `make test` runs
-PEER_RUNS: list[tuple[str, str]] = [("mediamtx", "rtsp"), ("gst-rtsp-server", "rtsp")]
-#: (name, command, protocol) of real clients whose client suites `make test` runs
-CLIENT_RUNS: list[tuple[str, str, str]] = [
-    ("ffprobe-tcp", "ffprobe -v error -rtsp_transport tcp -timeout 5000000 {url}", "rtsp"),
-    ("ffprobe-udp", "ffprobe -v error -rtsp_transport udp -timeout 5000000 {url}", "rtsp"),
-]
 EXPECTATIONS = PROJECT_ROOT / "fixtures" / "expectations"
 
 
@@ -117,7 +110,9 @@ def test(extra: list[str]) -> int:
     _run("mypy", [str(bin_dir / "mypy")], steps)
     _run("project tests", _pytest(["tests", "-q", "-n", "auto", *extra]), steps)
     _run("suites x references", _pytest(_suites(report_dir, extra)), steps)
-    for peer, protocol in PEER_RUNS:
+    from harness.peers.registry import client_runs, server_runs
+
+    for peer, protocol in ((r.peer, r.protocol) for r in server_runs()):
         name = f"{protocol} suites x {peer}"
         problem, blocked = _peer_problem(peer)
         if problem is not None:
@@ -130,10 +125,11 @@ def test(extra: list[str]) -> int:
         if expect.exists():
             args += ["--expect", str(expect)]
         _run(name, _pytest(args), steps)
-    for name, command, protocol in CLIENT_RUNS:
+    for client in client_runs():
+        name, command, protocol = client.name, client.command, client.protocol
         step = f"{protocol} client suites x {name}"
         if shutil.which(command.split()[0]) is None:
-            problem = f"{command.split()[0]} is not installed (apt-get install ffmpeg)"
+            problem = f"{command.split()[0]} is not installed ({client.install})"
             status = "failed" if require else "skipped"
             print(f"\n=== {step}: {status}: {problem}", flush=True)
             steps.append(Step(step, status, 0.0, problem))

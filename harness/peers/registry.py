@@ -1,101 +1,57 @@
-"""The real programs the harness knows (see ../shared/PEERS.md for who plays what)."""
+"""The real programs the harness knows (see ../shared/PEERS.md for who plays what).
+
+Collected from the modules of harness/peers/known/, one per protocol family.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
+import importlib
+import pkgutil
+from functools import cache
+from types import ModuleType
 
-from harness.peers.spec import PeerSpec, Ports
+from harness.peers import known
+from harness.peers.spec import ClientRun, PeerSpec, ServerRun
 
 
 class UnknownPeerName(KeyError):
     pass
 
 
-def _mediamtx_binary() -> Path | None:
-    """A MediaMTX binary on PATH or in the cache; it cannot be built here (see `blocked`)."""
-    found = shutil.which("mediamtx")
-    cached = Path.home() / ".cache" / "streamconform" / "mediamtx" / "mediamtx"
-    return Path(found) if found else (cached if cached.exists() else None)
+@cache
+def _modules() -> tuple[ModuleType, ...]:
+    names = sorted(m.name for m in pkgutil.iter_modules(known.__path__))
+    return tuple(importlib.import_module(f"{known.__name__}.{name}") for name in names)
 
 
-def _mediamtx_blocked() -> str | None:
-    if _mediamtx_binary() is not None:
-        return None
-    return (
-        "MediaMTX cannot be built here: the Go module proxy refuses github.com/bluenviron/mediamtx "
-        "(403 'This module version is not available') and no mediamtx binary is installed; "
-        "unblock by allowing the module on the proxy, or put a mediamtx binary on PATH"
-    )
-
-
-def _mediamtx_local(ports: Ports) -> list[str] | None:
-    binary = _mediamtx_binary()
-    if binary is None:
-        return None
-    config = (
-        Path(__file__).resolve().parents[2] / "fixtures" / "docker" / "mediamtx" / "mediamtx.yml"
-    )
-    return [str(binary), str(config)]
-
-
-def _gst_local(ports: Ports) -> list[str] | None:
-    # Debian's python3 with python3-gst-1.0 and gir1.2-gst-rtsp-server-1.0 (not the venv's).
-    if not os.path.exists("/usr/lib/python3/dist-packages/gi/repository/GstRtspServer.py") and not (
-        Path("/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib").exists()
-    ):
-        return None
-    serve = (
-        Path(__file__).resolve().parents[2] / "fixtures" / "docker" / "gst-rtsp-server" / "serve.py"
-    )
-    return ["/usr/bin/python3", str(serve), "--port", str(ports["rtsp"])]
-
-
-SPECS: dict[str, PeerSpec] = {
-    spec.name: spec
-    for spec in [
-        PeerSpec(
-            name="gst-rtsp-server",
-            summary="GStreamer 1.22 RTSP server with a live H.264 + PCMA test pattern at /test",
-            roles=("server",),
-            protocols=("rtsp",),
-            ports=("rtsp",),
-            urls={"rtsp": "rtsp://127.0.0.1:{rtsp}/test"},
-            docker_args=lambda ports: ["--port", str(ports["rtsp"])],
-            local_argv=_gst_local,
-            ready_log=r"^ready rtsp://",
-            ready_port="rtsp",
-        ),
-        PeerSpec(
-            name="mediamtx",
-            summary="MediaMTX RTSP/RTMP media server (built from its Go module)",
-            roles=("server",),
-            protocols=("rtsp", "rtmp"),
-            ports=("rtsp", "rtp", "rtmp"),
-            urls={"rtsp": "rtsp://127.0.0.1:{rtsp}/test", "rtmp": "rtmp://127.0.0.1:{rtmp}/test"},
-            docker_args=lambda ports: [],
-            local_argv=_mediamtx_local,
-            env=lambda ports: {
-                "MTX_RTSPADDRESS": f"127.0.0.1:{ports['rtsp']}",
-                "MTX_RTPADDRESS": f"127.0.0.1:{ports['rtp']}",
-                "MTX_RTCPADDRESS": f"127.0.0.1:{ports['rtp'] + 1}",
-                "MTX_RTMPADDRESS": f"127.0.0.1:{ports['rtmp']}",
-            },
-            ready_port="rtsp",
-            blocked=_mediamtx_blocked,
-        ),
-    ]
-}
+@cache
+def _specs() -> dict[str, PeerSpec]:
+    specs: dict[str, PeerSpec] = {}
+    for module in _modules():
+        for spec in getattr(module, "PEERS", []):
+            if spec.name in specs:
+                raise ValueError(f"peer {spec.name!r} is declared twice ({module.__name__})")
+            specs[spec.name] = spec
+    return specs
 
 
 def get_spec(name: str) -> PeerSpec:
     try:
-        return SPECS[name]
+        return _specs()[name]
     except KeyError:
-        known = ", ".join(sorted(SPECS))
-        raise UnknownPeerName(f"unknown peer {name!r}; known peers: {known}") from None
+        known_names = ", ".join(sorted(_specs()))
+        raise UnknownPeerName(f"unknown peer {name!r}; known peers: {known_names}") from None
 
 
 def all_specs() -> list[PeerSpec]:
-    return [SPECS[name] for name in sorted(SPECS)]
+    return [spec for _, spec in sorted(_specs().items())]
+
+
+def server_runs() -> list[ServerRun]:
+    """Every (peer, protocol) whose server suites `make test` runs."""
+    return [run for module in _modules() for run in getattr(module, "SERVER_RUNS", [])]
+
+
+def client_runs() -> list[ClientRun]:
+    """Every real client command whose client suites `make test` runs."""
+    return [run for module in _modules() for run in getattr(module, "CLIENT_RUNS", [])]

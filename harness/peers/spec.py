@@ -48,3 +48,22 @@ class PeerSpec:
         if protocol not in self.urls:
             raise KeyError(f"{self.name} does not serve {protocol}")
         return self.urls[protocol].format(**ports)
+
+
+@dataclass(frozen=True)
+class ServerRun:
+    """`make test` runs the server suites of `protocol` against the peer `peer`."""
+
+    peer: str
+    protocol: str
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """`make test` runs the client suites of `protocol` on the client `command` (with {url})."""
+
+    name: str
+    command: str
+    protocol: str
+    #: how to get the program when it is missing, e.g. "apt-get install ffmpeg"
+    install: str

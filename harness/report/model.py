@@ -11,9 +11,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.catalogue import LEVELS, PROTOCOLS, Catalogue
+from harness.catalogue import LEVELS, Catalogue
 from harness.records import VERDICTS, TestRecord
 from harness.report.fuzz import load_campaigns, load_findings
+from reference_impl.registry import PROTOCOLS
 
 SCHEMA = "streamconform-report/1"
 #: verdicts that make a run red
