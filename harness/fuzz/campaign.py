@@ -17,8 +17,8 @@ from typing import Any
 
 from harness.catalogue import load_catalogue
 from harness.evidence import TestEvidence
+from harness.fuzz.driver import FuzzDriver, Verdict, driver_for
 from harness.fuzz.findings import Finding, FindingStore
-from harness.fuzz.rtsp import RtspFuzz, Verdict
 from harness.fuzz.wire import Exchange
 from harness.targets import ServerTarget
 
@@ -77,8 +77,7 @@ class Campaign:
     stats: Stats = field(default_factory=Stats)
 
     def __post_init__(self) -> None:
-        if self.target.protocol != "rtsp":
-            raise ValueError(f"fuzzing {self.target.protocol} is not supported yet (only rtsp)")
+        self._driver = driver_for(self.target.protocol)
         self._catalogue = load_catalogue()
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -87,11 +86,11 @@ class Campaign:
         self.recorded = self.proto.recorded_session()
 
     @property
-    def proto(self) -> RtspFuzz:
+    def proto(self) -> FuzzDriver:
         """This thread's protocol driver (it keeps per-connection state such as the session)."""
-        proto: RtspFuzz | None = getattr(self._local, "proto", None)
+        proto: FuzzDriver | None = getattr(self._local, "proto", None)
         if proto is None:
-            proto = RtspFuzz(self.target.url, self._catalogue, self.answer_timeout)
+            proto = self._driver(self.target.url, self._catalogue, self.answer_timeout)
             self._local.proto = proto
         proto.url = self.target.url
         return proto
@@ -290,7 +289,7 @@ class Campaign:
         evidence = TestEvidence(self.store.directory / "evidence" / finding.slug)
 
         def factory(local: tuple[str, int], remote: tuple[str, int]) -> object:
-            return evidence.open_connection("rtsp", "tcp", local, remote, "client")
+            return evidence.open_connection(self.target.protocol, "tcp", local, remote, "client")
 
         try:
             ex = Exchange.open(self.target.host, self.target.port, HEALTH_TIMEOUT, factory)

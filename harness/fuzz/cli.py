@@ -32,6 +32,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
         "--target", metavar="URL", help="server to fuzz, e.g. rtsp://127.0.0.1:8554/x"
     )
     group.add_argument("--peer", metavar="NAME", help="start a known real program and fuzz it")
+    parser.add_argument(
+        "--protocol", help="with --peer: which of the peer's protocols (default: its first)"
+    )
     group.add_argument("--reference", metavar="PROTOCOL", help="fuzz the embedded reference server")
     parser.add_argument(
         "--fault", action="append", default=[], help="with --reference: plant a fault"
@@ -82,7 +85,12 @@ def _server(
         except PeerUnavailable as exc:
             raise CliError(str(exc)) from None
         try:
-            yield parse_server_url(peer.url("rtsp"), kind="peer", label=f"peer:{args.peer}"), peer
+            yield (
+                parse_server_url(
+                    peer.url(_peer_protocol(args, peer)), kind="peer", label=f"peer:{args.peer}"
+                ),
+                peer,
+            )
         finally:
             peer.stop()
         return
@@ -93,6 +101,21 @@ def _server(
         yield parse_server_url(url), None
     except TargetError as exc:
         raise CliError(str(exc)) from None
+
+
+def _peer_protocol(args: argparse.Namespace, peer: Any) -> str:
+    """The protocol to fuzz on a peer: --protocol, or the peer's only (or first) one."""
+    protocols: tuple[str, ...] = peer.spec.protocols
+    chosen: str | None = getattr(args, "protocol", None)
+    if chosen is None:
+        return protocols[0]
+    if chosen not in protocols:
+        from harness.errors import CliError
+
+        raise CliError(
+            f"--protocol {chosen}: peer {peer.name} serves {', '.join(protocols)}; pick one"
+        )
+    return chosen
 
 
 def _progress(stats: Stats) -> None:
@@ -120,7 +143,9 @@ def run_fuzz(args: argparse.Namespace) -> int:
             nonlocal peer
             peer.stop()
             peer = start_peer(args.peer, log_dir=out / "peers")
-            return parse_server_url(peer.url("rtsp"), kind="peer", label=f"peer:{args.peer}")
+            return parse_server_url(
+                peer.url(_peer_protocol(args, peer)), kind="peer", label=f"peer:{args.peer}"
+            )
 
         try:
             campaign = Campaign(

@@ -6,10 +6,10 @@ import random
 import re
 import time
 import urllib.parse
-from dataclasses import dataclass
 
 from harness.catalogue import Catalogue
 from harness.fuzz import rtsp_cases
+from harness.fuzz.driver import Verdict
 from harness.fuzz.wire import Exchange
 from reference_impl.common.events import ProtocolError, Violation
 from reference_impl.common.headers import Limits
@@ -21,16 +21,6 @@ INCOMPLETE_GLANCE = 0.0
 MALFORMED_WAIT = 0.25
 WALK_TIMEOUT = 5.0
 _CSEQ = re.compile(rb"(?im)^cseq:[ \t]*([0-9]{1,9})[ \t]*\r?$")
-
-
-@dataclass
-class Verdict:
-    """What one case showed: an oracle that fired (None: nothing) and its detail."""
-
-    oracle: str | None
-    detail: str = ""
-    requirement: str | None = None
-    answered: bool = False  # a whole response came back, so the connection is in step
 
 
 class RtspFuzz:
@@ -250,3 +240,6 @@ def _classify(payload: bytes) -> str:
     except ProtocolError:
         return "malformed"
     return "incomplete"
+
+
+DRIVER = RtspFuzz
