@@ -96,4 +96,17 @@ CLIENT_RUNS: list[ClientRun] = [
         "rtsp",
         "apt-get install ffmpeg",
     ),
+    # rtspsrc plays until its sink has taken 50 buffers, then ends the session itself.
+    ClientRun(
+        "gst-rtspsrc-tcp",
+        "gst-launch-1.0 -q rtspsrc location={url} protocols=tcp ! fakesink num-buffers=50",
+        "rtsp",
+        "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    ),
+    ClientRun(
+        "gst-rtspsrc-udp",
+        "gst-launch-1.0 -q rtspsrc location={url} protocols=udp ! fakesink num-buffers=50",
+        "rtsp",
+        "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    ),
 ]
