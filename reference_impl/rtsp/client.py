@@ -106,8 +106,13 @@ class RTSPClient:
 
     async def _exchange(self, data: bytes) -> Response:
         self.wire.sent(data)
-        self.writer.write(data)
-        await self.writer.drain()
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionResetError, BrokenPipeError):
+            raise ServerClosed(
+                "the server closed the connection before taking the request"
+            ) from None
         return await self.next_response()
 
     async def next_response(self) -> Response:
@@ -122,7 +127,10 @@ class RTSPClient:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"no response within {self.timeout:g} s")
-            data = await asyncio.wait_for(self.reader.read(65536), remaining)
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), remaining)
+            except ConnectionResetError:
+                data = b""  # a reset is the server closing too, only less politely
             self.wire.received(data)
             if not data:
                 self._closed_by_peer = True

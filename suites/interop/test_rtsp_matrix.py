@@ -30,9 +30,12 @@ CLIENTS: dict[str, str | None] = {
 }
 #: clients that prove playing by what they print (the stream's codecs), not by exit code alone
 PRINTS_CODECS = {"ffprobe-tcp", "ffprobe-udp"}
-SERVERS = ["reference", "mediamtx", "gst-rtsp-server"]
-#: pairs that cannot work yet, and why (kept out of the matrix rather than failing it)
-NOT_YET: dict[tuple[str, str], str] = {}
+SERVERS = ["reference", "mediamtx", "gst-rtsp-server", "vlc-rtsp"]
+#: pairs that cannot work, and why (kept out of the matrix rather than failing it)
+NOT_YET: dict[tuple[str, str], str] = {
+    (client, "vlc-rtsp"): "VLC's RTSP output offers only UDP; this client asks for TCP"
+    for client in ("reference", "ffprobe-tcp", "gst-rtspsrc-tcp")
+}
 PLAY_DEADLINE = 20.0
 
 

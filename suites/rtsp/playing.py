@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.messages import Response
 from reference_impl.rtsp.sdp import parse_sdp, resolve_control
+from reference_impl.rtsp.transport import bind_rtp_pair
 
 TCP_INTERLEAVED = "RTP/AVP/TCP;unicast;interleaved=0-1"
 
@@ -25,6 +28,31 @@ class Playing:
 
 
 async def setup_first_track(client: RTSPClient, url: str, transport: str) -> Playing:
+    """DESCRIBE, then SETUP of the first track with `transport`; a TCP-only test skips on 461."""
+    return await _setup(client, url, transport, skip_on_461=True)
+
+
+async def setup_first_track_any(client: RTSPClient, url: str) -> Playing:
+    """SETUP of the first track over interleaved TCP, or over UDP when TCP is not offered.
+
+    For tests that need a session but not a particular transport. The UDP ports offered are a
+    free even/odd pair at the time of the offer; no test here reads media from them.
+    """
+    try:
+        return await _setup(client, url, TCP_INTERLEAVED, skip_on_461=False)
+    except TransportRefused:
+        rtp, rtcp = bind_rtp_pair()
+        port = rtp.getsockname()[1]
+        rtp.close()
+        rtcp.close()
+        return await _setup(client, url, f"RTP/AVP;unicast;client_port={port}-{port + 1}", True)
+
+
+class TransportRefused(NotPlaying):
+    """SETUP answered 461 Unsupported Transport."""
+
+
+async def _setup(client: RTSPClient, url: str, transport: str, skip_on_461: bool) -> Playing:
     described = await client.request("DESCRIBE", url, [("Accept", "application/sdp")])
     if described.status != 200:
         raise NotPlaying(f"DESCRIBE answered {described.status} {described.reason}")
@@ -38,6 +66,11 @@ async def setup_first_track(client: RTSPClient, url: str, transport: str) -> Pla
         url,
     )
     reply = await client.request("SETUP", track, [("Transport", transport)])
+    if reply.status == 461 and transport == TCP_INTERLEAVED:
+        if skip_on_461:
+            # Interleaved TCP is optional (RFC 2326 §10.12): a server may offer only UDP.
+            pytest.skip(f"the server does not offer RTP/AVP/TCP (SETUP answered 461): {track}")
+        raise TransportRefused(f"SETUP {track} with {transport} answered 461")
     if reply.status != 200:
         raise NotPlaying(f"SETUP {track} with {transport} answered {reply.status} {reply.reason}")
     session = (reply.header("Session") or "").split(";")[0].strip()

@@ -24,7 +24,7 @@ from reference_impl.rtsp.client import RTSPClient
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.messages import Response
 from reference_impl.rtsp.states import SERVER_TRANSITIONS, State
-from suites.rtsp.playing import TCP_INTERLEAVED, setup_first_track
+from suites.rtsp.playing import TCP_INTERLEAVED, setup_first_track_any
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.server]
 
@@ -37,7 +37,7 @@ async def test_setup_creates_a_session_id_of_at_least_eight_octets(
 ) -> None:
     """The Session header of a SETUP response names an identifier of eight octets or more."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
-        playing = await setup_first_track(client, rtsp_server.url, TCP)
+        playing = await setup_first_track_any(client, rtsp_server.url)
         await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])
     conformance.expect(
         len(playing.session) >= 8,
@@ -66,7 +66,7 @@ async def test_pause_in_ready_state_is_answered_455(
 ) -> None:
     """PAUSE of a session that is Ready (set up, never played) is answered 455 (Appendix A.2)."""
     async with await RTSPClient.connect(rtsp_server.url) as client:
-        playing = await setup_first_track(client, rtsp_server.url, TCP)
+        playing = await setup_first_track_any(client, rtsp_server.url)
         reply = await client.request("PAUSE", rtsp_server.url, [("Session", playing.session)])
         await client.request("TEARDOWN", rtsp_server.url, [("Session", playing.session)])
     conformance.expect(

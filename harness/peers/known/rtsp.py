@@ -59,6 +59,16 @@ PEERS: list[PeerSpec] = [
         ready_port="rtsp",
     ),
     PeerSpec(
+        name="vlc-rtsp",
+        summary="VLC 3.0 RTSP server (RTP stream output) looping an H.264 test pattern at /test",
+        roles=("server",),
+        protocols=("rtsp",),
+        ports=("rtsp",),
+        urls={"rtsp": "rtsp://127.0.0.1:{rtsp}/test"},
+        docker_args=lambda ports: [str(ports["rtsp"])],
+        ready_port="rtsp",
+    ),
+    PeerSpec(
         name="mediamtx",
         summary="MediaMTX RTSP/RTMP media server (built from its Go module)",
         roles=("server",),
@@ -80,7 +90,11 @@ PEERS: list[PeerSpec] = [
 
 
 #: server suites `make test` runs against a peer (with fixtures/expectations/<peer>.toml)
-SERVER_RUNS: list[ServerRun] = [ServerRun("mediamtx", "rtsp"), ServerRun("gst-rtsp-server", "rtsp")]
+SERVER_RUNS: list[ServerRun] = [
+    ServerRun("mediamtx", "rtsp"),
+    ServerRun("gst-rtsp-server", "rtsp"),
+    ServerRun("vlc-rtsp", "rtsp"),
+]
 
 #: client suites `make test` runs on a real client (with fixtures/expectations/<name>.toml)
 CLIENT_RUNS: list[ClientRun] = [
