@@ -15,6 +15,7 @@ from reference_impl.common.events import ProtocolError, Violation
 from reference_impl.common.headers import Limits
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.messages import BadRequest, Request, Response
+from reference_impl.rtsp.transport import bind_rtp_pair
 
 STATES = ("Init", "Ready", "Playing")
 INCOMPLETE_GLANCE = 0.0
@@ -35,6 +36,7 @@ class RtspFuzz:
         self.answer_timeout = answer_timeout
         self.session = ""
         self._track: str | None = None
+        self._track_of = url
 
     # -- state walk: valid requests, RFC 2326 Appendix A ---------------------------------
 
@@ -58,6 +60,13 @@ class RtspFuzz:
             head = f"{method} {uri} RTSP/1.0\r\nCSeq: {cseq}\r\n"
             head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
             response = self.exchange(ex, head.encode())
+            if response is not None and response.status == 461 and method == "SETUP":
+                # A UDP-only server (interleaved TCP is optional, RFC 2326 §10.12): offer UDP.
+                cseq += 1
+                head = head.replace(f"CSeq: {cseq - 1}", f"CSeq: {cseq}").replace(
+                    "RTP/AVP/TCP;unicast;interleaved=0-1", _udp_transport()
+                )
+                response = self.exchange(ex, head.encode())
             if response is None or response.status != 200:
                 return False
             if method == "SETUP":
@@ -67,7 +76,8 @@ class RtspFuzz:
 
     def _first_track(self, ex: Exchange) -> str | None:
         """DESCRIBE, then the first media's control URL resolved as RFC 2326 §C.1.1 says."""
-        if self._track is None:
+        if self._track is None or self._track_of != self.url:
+            self._track_of = self.url  # a restarted peer may name its tracks differently
             describe = f"DESCRIBE {self.url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n"
             response = self.exchange(ex, describe.encode())
             if response is None or response.status != 200:
@@ -209,6 +219,15 @@ class RtspFuzz:
 
     def _is_must(self, requirement_id: str) -> bool:
         return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"
+
+
+def _udp_transport() -> str:
+    """A unicast UDP offer on a loopback port pair that was free a moment ago."""
+    rtp, rtcp = bind_rtp_pair()
+    port = rtp.getsockname()[1]
+    rtp.close()
+    rtcp.close()
+    return f"RTP/AVP;unicast;client_port={port}-{port + 1}"
 
 
 def _single_message(payload: bytes) -> bool:
