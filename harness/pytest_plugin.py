@@ -78,6 +78,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seconds one test may take (default 30)",
     )
     group.addoption(
+        "--latency-bound",
+        metavar="MS",
+        type=float,
+        default=200.0,
+        help="streaming: milliseconds an event may take to reach a connected client (default 200)",
+    )
+    group.addoption(
         "--expect",
         metavar="FILE",
         help="TOML of known deviations: fail only on new failures and on fixed ones",
@@ -118,12 +125,15 @@ def _build_state(config: pytest.Config) -> RunState:
         run_dir = new_run_dir(config.rootpath / "reports")
     if opt.case_timeout <= 0:
         raise TargetError("--case-timeout must be a positive number of seconds")
+    if opt.latency_bound <= 0:
+        raise TargetError("--latency-bound must be a positive number of milliseconds")
     state = RunState(
         catalogue=catalogue,
         run_dir=run_dir,
         strict=_strict(config),
         case_timeout=float(opt.case_timeout),
         faults=tuple(opt.fault),
+        latency_bound=float(opt.latency_bound) / 1000,
     )
     given = [o for o in ("target", "target_client", "peer") if getattr(opt, o)]
     if len(given) > 1:

@@ -35,6 +35,8 @@ class RunState:
     strict: bool
     case_timeout: float
     faults: tuple[str, ...]
+    #: seconds an event may take from occurring to reaching a connected client (streaming)
+    latency_bound: float = 0.2
     server: ServerTarget | None = None  # --target or --peer
     client: ClientUnderTest | None = None  # --target-client
     peer_name: str | None = None

@@ -24,11 +24,11 @@ def test_every_spec_names_urls_for_its_protocols_over_its_ports() -> None:
     for spec in all_specs():
         ports = {name: 10000 + i * 2 for i, name in enumerate(spec.ports)}
         for protocol in spec.protocols:
-            assert spec.url(protocol, ports).startswith(("rtsp://127.0.0.1:", "rtmp://127.0.0.1:"))
+            assert spec.url(protocol, ports).startswith(f"{protocol}://127.0.0.1:")
 
 
 def test_an_unknown_peer_is_refused_naming_the_known_ones() -> None:
-    with pytest.raises(UnknownPeer, match="known peers: gst-rtsp-server, mediamtx"):
+    with pytest.raises(UnknownPeer, match="known peers: gst-rtsp-server, mediamtx, nginx-proxy"):
         start_peer("no-such", log_dir=Path("/tmp"))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from harness.browser import FLAGS
 from harness.catalogue import Catalogue, load_catalogue
 from harness.cli import main
 from harness.fuzz.findings import Finding
@@ -372,13 +373,7 @@ def test_chromium_renders_the_report_and_runs_no_injected_script(
     command = [
         chromium,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *FLAGS,
         f"--user-data-dir={tmp_path / 'profile'}",
         f"--screenshot={shot}",
         "--window-size=1280,2000",

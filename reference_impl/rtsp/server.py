@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from reference_impl.common import observe
 from reference_impl.common.events import ProtocolError, Violation
 from reference_impl.common.faults import FaultSet
+from reference_impl.common.watch import Watched
 from reference_impl.rtsp.connection import Role, RTSPConnection
 from reference_impl.rtsp.faults import FAULTS
 from reference_impl.rtsp.messages import BadRequest, InterleavedFrame, Request, Response
@@ -38,7 +39,7 @@ CNAME_VALUE = b"streamconform@127.0.0.1"
 __all__ = ["ReferenceServer"]
 
 
-class ReferenceServer:
+class ReferenceServer(Watched["ReferenceServer"]):
     """One ServerLogic; an RTSPConnection per TCP connection; a media task per playing session."""
 
     protocol = "rtsp"
@@ -51,7 +52,6 @@ class ReferenceServer:
         self.exchanges: list[tuple[Request | BadRequest, Response]] = []
         self.violations: list[Violation] = []
         self.connections_closed = 0
-        self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, asyncio.Task[None]] = {}
@@ -76,26 +76,6 @@ class ReferenceServer:
         self._pending_udp.append(pair)
         port = int(pair[0].getsockname()[1])
         return port, port + 1
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait_until(
-        self, condition: Callable[[ReferenceServer], bool], timeout: float
-    ) -> bool:
-        """Wait until `condition(self)` holds after a request or a close; False at the deadline."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition(self):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return condition(self)
-        return True
 
     async def close(self) -> None:
         if self._server is None:

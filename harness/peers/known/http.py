@@ -1,0 +1,68 @@
+"""HTTP streaming peers: the real clients `make test` runs the client suites on."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from harness import FIXTURES
+from harness.peers.spec import ClientRun, PeerSpec, Ports, ServerRun
+
+_PYTHON = str(Path(sys.executable))
+
+
+def _nginx_proxy(accel_off: bool) -> object:
+    def argv(ports: Ports) -> list[str] | None:
+        if shutil.which("nginx") is None:
+            return None
+        run = FIXTURES / "docker" / "nginx-proxy" / "run.py"
+        args = [_PYTHON, str(run), "--port", str(ports["http"]), "--upstream", str(ports["up"])]
+        return args + (["--accel-off"] if accel_off else [])
+
+    return argv
+
+
+PEERS: list[PeerSpec] = [
+    PeerSpec(
+        name="nginx-proxy",
+        summary="nginx 1.22 reverse proxy, default buffering, in front of the reference server",
+        roles=("server",),
+        protocols=("http",),
+        ports=("http", "up"),
+        urls={"http": "http://127.0.0.1:{http}/events"},
+        local_argv=_nginx_proxy(accel_off=False),  # type: ignore[arg-type]
+        ready_log=r"^ready http://",
+        ready_port="http",
+    ),
+    PeerSpec(
+        name="nginx-proxy-xaccel",
+        summary="the same nginx proxy; the upstream sends X-Accel-Buffering: no on streams",
+        roles=("server",),
+        protocols=("http",),
+        ports=("http", "up"),
+        urls={"http": "http://127.0.0.1:{http}/events"},
+        local_argv=_nginx_proxy(accel_off=True),  # type: ignore[arg-type]
+        ready_log=r"^ready http://",
+        ready_port="http",
+    ),
+]
+
+#: server suites `make test` runs against a peer (with fixtures/expectations/<peer>.toml)
+SERVER_RUNS: list[ServerRun] = [
+    ServerRun("nginx-proxy", "http"),
+    ServerRun("nginx-proxy-xaccel", "http"),
+]
+
+#: client suites `make test` runs on a real client (with fixtures/expectations/<name>.toml)
+CLIENT_RUNS: list[ClientRun] = [
+    # Debian's Chromium, headless, through Playwright: a real EventSource.
+    ClientRun(
+        "chromium-eventsource",
+        f"{_PYTHON} -m harness.browser eventsource {{url}}",
+        "http",
+        "apt-get install chromium; pip install playwright",
+    ),
+    # curl streams a response as it comes (-N) but is no EventSource: it never reconnects.
+    ClientRun("curl", "curl -sSN --max-time 8 {url}", "http", "apt-get install curl"),
+]

@@ -1,0 +1,95 @@
+"""HTTP streaming server: framing of long-lived responses (RFC 9112 §6, §7.1; RFC 9110 §9.3.2)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness.verdict import Conformance
+from reference_impl.http.client import Stream, StreamClosed
+from reference_impl.http.connection import BodyData, ResponseEnd
+from suites.http.conftest import HttpTarget
+
+pytestmark = [pytest.mark.http, pytest.mark.server]
+
+#: how long a test waits for bytes that must not come (a body after HEAD)
+QUIET_WINDOW = 0.3
+
+
+@pytest.mark.requirement(
+    "HTTP-CHUNKED-LAST-CHUNK", "HTTP-MESSAGE-FRAMING", "HTTP-STREAM-CHUNK-PER-EVENT"
+)
+async def test_a_finite_stream_is_chunked_one_event_per_chunk_and_ends_with_the_last_chunk(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """Over HTTP/1.1 each event is its own chunk, and the body ends with the zero-size chunk."""
+    async with await Stream.open(http_target.route("/stream?count=3")) as stream:
+        assert stream.head is not None
+        chunks, complete = 0, False
+        while (arrival := await stream.next()) is not None:
+            if isinstance(arrival.event, BodyData) and arrival.event.chunk_end:
+                chunks += 1
+            elif isinstance(arrival.event, ResponseEnd):
+                complete = arrival.event.complete
+                break
+    conformance.expect(
+        complete, "HTTP-CHUNKED-LAST-CHUNK", "the stream of 3 events ended without a last chunk"
+    )
+    conformance.expect(
+        stream.head.chunked and chunks >= 3,
+        "HTTP-STREAM-CHUNK-PER-EVENT",
+        f"3 events came in {chunks} chunk(s) (chunked: {stream.head.chunked})",
+    )
+
+
+@pytest.mark.requirement("HTTP-HTTP10-NO-CHUNKED", "HTTP-HTTP10-CLOSE-DELIMITED")
+async def test_an_http_1_0_client_gets_a_close_delimited_stream_never_chunked(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """A stream asked for over HTTP/1.0 comes without chunked coding, ended by the close."""
+    url = http_target.route("/stream?count=3") if http_target.routes else http_target.url
+    async with await Stream.open(url, http10=True) as stream:
+        assert stream.head is not None
+        body, _ = await stream.body(5.0)
+    has_length = stream.head.header("Content-Length") is not None
+    conformance.expect(
+        not stream.head.chunked,
+        "HTTP-HTTP10-NO-CHUNKED",
+        "the response to an HTTP/1.0 request is chunked",
+    )
+    conformance.expect(
+        stream.head.chunked or has_length or bool(body),
+        "HTTP-HTTP10-CLOSE-DELIMITED",
+        "no body arrived before the connection closed",
+    )
+
+
+@pytest.mark.requirement("HTTP-HEAD-NO-BODY")
+async def test_a_head_request_gets_the_header_fields_and_no_body(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """HEAD of a stream is answered with its header section only (RFC 9110 §9.3.2)."""
+    async with await Stream.open(http_target.url, method="HEAD") as stream:
+        await stream.body(QUIET_WINDOW)
+        try:
+            late = await asyncio.wait_for(stream.reader.read(64), QUIET_WINDOW)
+        except TimeoutError:
+            late = b""
+        data = stream.response.leftover + late
+    conformance.expect(not data, "HTTP-HEAD-NO-BODY", f"HEAD was followed by body bytes {data!r}")
+
+
+@pytest.mark.requirement("HTTP-HOST-400")
+async def test_an_http_1_1_request_without_host_is_answered_400(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """An HTTP/1.1 request with no Host field is answered 400 Bad Request (RFC 9112 §3.2)."""
+    path = http_target.url.split("/", 3)[3] if http_target.url.count("/") >= 3 else ""
+    raw = f"GET /{path} HTTP/1.1\r\nUser-Agent: streamconform\r\n\r\n".encode()
+    try:
+        async with await Stream.open(http_target.url, raw=raw) as stream:
+            status = stream.head.status if stream.head else 0
+    except StreamClosed:
+        status = 0  # closing without an answer is not a 400 either
+    conformance.expect(status == 400, "HTTP-HOST-400", f"a request without Host got {status}")
