@@ -49,14 +49,15 @@ def eventsource(url: str, deadline: float) -> int:
                 # Each wait returns as soon as a new event arrived or the source closed.
                 while True:
                     page.wait_for_function(
-                        f"window.closed || window.received.length > {seen}",
+                        f"window.sourceClosed || window.received.length > {seen}",
                         timeout=deadline * 1000,
+                        polling=50,  # ms; the default (animation frames) stalls when headless
                     )
                     received = page.evaluate("window.received")
                     for event in received[seen:]:
                         print(json.dumps(event), flush=True)
                     seen = len(received)
-                    if page.evaluate("window.closed"):
+                    if page.evaluate("window.sourceClosed"):
                         break
             except Error:
                 pass  # the deadline: report what arrived

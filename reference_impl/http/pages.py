@@ -14,13 +14,13 @@ def eventsource_page(src: str) -> str:
 <body><pre id="log"></pre><script>
 window.received = [];
 window.opens = 0;
-window.closed = false;
+window.sourceClosed = false;  // not window.closed: that one is the window's own
 const es = new EventSource({source});
 es.onopen = () => {{ window.opens += 1; }};
 es.onmessage = (e) => {{
   window.received.push({{data: e.data, lastEventId: e.lastEventId, type: e.type}});
   document.getElementById("log").textContent += e.lastEventId + " " + e.data + "\\n";
 }};
-es.onerror = () => {{ if (es.readyState === EventSource.CLOSED) window.closed = true; }};
+es.onerror = () => {{ if (es.readyState === EventSource.CLOSED) window.sourceClosed = true; }};
 </script></body></html>
 """

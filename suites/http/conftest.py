@@ -24,7 +24,6 @@ from harness.verdict import Conformance
 from reference_impl.http.client import NoResponse, Stream, StreamClosed
 from reference_impl.http.server import ReferenceServer
 
-
 #: an event stream's response head must come within this (it carries no event yet)
 HEAD_TIMEOUT = 2.0
 

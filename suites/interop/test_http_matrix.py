@@ -1,0 +1,101 @@
+"""The HTTP streaming row of the interop matrix: each client reads an event stream from each
+server, across a reconnect the server forces, and must see every event once, in order."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from _pytest.mark.structures import ParameterSet
+
+from harness.clients import ClientUnderTest
+from harness.evidence import TestEvidence
+from harness.session import RunState
+from harness.targets import ClientCommand
+from harness.verdict import Conformance
+from reference_impl.http.client import run_session
+from suites.interop.conftest import PeerPool
+
+#: client name -> command template (None: the reference EventSource, run in this process)
+CLIENTS: dict[str, str | None] = {
+    "reference": None,
+    "chromium": f"{sys.executable} -m harness.browser eventsource {{url}}",
+    "curl": "curl -sSN --max-time 8 {url}",
+}
+SERVERS = ["reference", "nginx-proxy-xaccel"]
+#: events per connection before the server breaks the stream off, and connections before 204
+PER_STREAM, STREAMS = 3, 2
+DEADLINE = 20.0
+
+
+def _cells() -> list[ParameterSet]:
+    return [
+        pytest.param(
+            client,
+            server,
+            marks=pytest.mark.interop(protocol="http", client=client, server=server),
+            id=f"{client}_x_{server}",
+        )
+        for client in CLIENTS
+        for server in SERVERS
+    ]
+
+
+def _consecutive(ids: list[int]) -> bool:
+    return bool(ids) and ids == list(range(ids[0], ids[0] + len(ids)))
+
+
+@pytest.mark.parametrize(("client", "server"), _cells())
+@pytest.mark.requirement("HTTP-INTEROP-STREAM")
+async def test_client_reads_every_event_of_a_stream_from_server(
+    client: str,
+    server: str,
+    peer_pool: PeerPool,
+    streamconform: RunState,
+    conformance: Conformance,
+    evidence: TestEvidence,
+) -> None:
+    """The client gets each event once and in order, also across the reconnect."""
+    template = CLIENTS[client]
+    if template is not None and shutil.which(template.split()[0]) is None:
+        from harness.pytest_plugin import peer_unavailable
+
+        peer_unavailable(streamconform, f"{template.split()[0]} is not installed")
+    target = peer_pool.server(server, "http")
+    log = peer_pool.log_of(server)
+    if log:
+        evidence.extra_files.append(Path(log))
+    url = (
+        f"{target.url}?close_after={PER_STREAM}&stop_after={STREAMS}&retry=300"
+        f"&session={secrets.token_hex(4)}"
+    )
+    if template is None:
+        events = await run_session(url, deadline=DEADLINE)
+        ids = [int(e.last_event_id) for e in events if e.last_event_id.isdigit()]
+        why = f"ids {ids}"
+        ok = len(ids) == PER_STREAM * STREAMS and _consecutive(ids)
+    elif client == "curl":
+        # curl is no EventSource: it reads the first stream to its break, and that is all.
+        async with ClientUnderTest("http", ClientCommand(template)).run(
+            url, evidence.directory
+        ) as run:
+            await run.wait(DEADLINE)
+        ids = [int(line[3:]) for line in run.output().splitlines() if line.startswith("id:")]
+        why = f"ids {ids}; output tail {run.output()[-200:]!r}"
+        ok = len(ids) == PER_STREAM and _consecutive(ids)
+    else:
+        async with ClientUnderTest("http", ClientCommand(template)).run(
+            url, evidence.directory
+        ) as run:
+            await run.wait(DEADLINE)
+        received = [json.loads(line) for line in run.output().splitlines() if line.startswith("{")]
+        ids = [int(e["lastEventId"]) for e in received if str(e["lastEventId"]).isdigit()]
+        why = f"ids {ids}; exit code {run.returncode}"
+        ok = len(ids) == PER_STREAM * STREAMS and _consecutive(ids)
+    if evidence.directory:
+        evidence.extra_files.extend(p for p in evidence.directory.glob("client.log"))
+    conformance.expect(ok, "HTTP-INTEROP-STREAM", f"{client} from {server}: {why}")
