@@ -97,7 +97,9 @@ class Campaign:
 
     def run(self, progress: Callable[[Stats], None] | None = None, every: float = 1.0) -> Stats:
         if not self.proto.healthy(self.target.host, self.target.port, HEALTH_TIMEOUT):
-            raise TargetDown(f"{self.target.url} does not answer OPTIONS before the campaign")
+            raise TargetDown(
+                f"{self.target.url} fails its health check (a valid request) before the campaign"
+            )
         stop = threading.Event()
         failures: list[BaseException] = []
         threads = [
