@@ -79,6 +79,17 @@ _FAULTS = [
         ("HTTP-SSE-CLIENT-RECONNECT",),
         "the client gives up when the stream breaks",
     ),
+    Fault(
+        "http_length_and_chunked",
+        ("HTTP-CL-AND-TE",),
+        "a chunked stream also carries Content-Length",
+    ),
+    Fault("http_bad_status_line", ("HTTP-STATUS-LINE",), "the status code has four digits"),
+    Fault(
+        "http_multipart_all_at_once",
+        ("HTTP-MULTIPART-INCREMENTAL",),
+        "every frame is held until the last is made, then all are written together",
+    ),
     Fault("http_sse_nul_id", ("HTTP-SSE-ID-NO-NUL",), "event ids contain U+0000"),
     Fault(
         "http_longpoll_drop_missed",

@@ -121,7 +121,14 @@ class Responder:
             self.raw(self.conn.send(h11.Response(status_code=status, headers=headers)) or b"")
             self.raw(b"a body after HEAD\n")  # the fault: RFC 9110 §9.3.2 says no content
         else:
-            self.raw(self.conn.send(h11.Response(status_code=status, headers=headers)) or b"")
+            head = self.conn.send(h11.Response(status_code=status, headers=headers)) or b""
+            if "http_bad_status_line" in self.faults:
+                head = head.replace(b" %d " % status, b" %d0 " % status, 1)  # 2000: four digits
+            if self._streamed and b"transfer-encoding: chunked" in head.lower():
+                if "http_length_and_chunked" in self.faults:
+                    # The fault: RFC 9112 §6.1 forbids Content-Length beside Transfer-Encoding.
+                    head = head[:-2] + b"Content-Length: 100\r\n\r\n"
+            self.raw(head)
         await self.drain()
 
     async def data(self, data: bytes) -> None:

@@ -245,6 +245,7 @@ class ReferenceServer(Watched["ReferenceServer"]):
         count = _int(query.get("count"), 0)
         ticks = self.hub.channels["tick"]
         last, sent = ticks.last_id, 0
+        held_parts: list[bytes] = []
         while not count or sent < count:
             events = await ticks.wait_after(last, LONGPOLL_MAX)
             last = events[-1].id if events else last
@@ -256,8 +257,13 @@ class ReferenceServer(Watched["ReferenceServer"]):
                     f"Content-Length: {len(JPEG_FRAME)}".encode(),
                     f"Content-Length: {len(JPEG_FRAME) + 1}".encode(),
                 )
-            await out.data(part)
             sent += 1
+            if "http_multipart_all_at_once" in self.faults:
+                held_parts.append(part)  # the fault: nothing goes out until the last frame
+                if count and sent < count:
+                    continue
+                part, held_parts = b"".join(held_parts), []
+            await out.data(part)
         if "http_multipart_no_close" not in self.faults:
             await out.data(f"--{delimiter}--\r\n".encode())
         await out.end()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from harness.verdict import Conformance
+from reference_impl.common import observe
 from reference_impl.http.client import Stream, StreamClosed
 from reference_impl.http.connection import BodyData, ResponseEnd
 from suites.http.conftest import HttpTarget
@@ -15,6 +17,7 @@ pytestmark = [pytest.mark.http, pytest.mark.server]
 
 #: how long a test waits for bytes that must not come (a body after HEAD)
 QUIET_WINDOW = 0.3
+_STATUS_LINE = re.compile(rb"^HTTP/1\.[01] [1-5][0-9]{2} [\t -~\x80-\xff]*$")
 
 
 @pytest.mark.requirement(
@@ -93,3 +96,44 @@ async def test_an_http_1_1_request_without_host_is_answered_400(
     except StreamClosed:
         status = 0  # closing without an answer is not a 400 either
     conformance.expect(status == 400, "HTTP-HOST-400", f"a request without Host got {status}")
+
+
+async def _raw_head(http_target: HttpTarget, path: str) -> bytes:
+    """The response's header section exactly as sent (h11 would refuse to parse a bad one)."""
+    host, port = http_target.base.split("//")[1].rsplit(":", 1)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5.0)
+    local, remote = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
+    wire = observe.recorder("http", "tcp", local[:2], remote[:2], "client")
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    wire.sent(request)
+    writer.write(request)
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+        head = b""
+    wire.received(head)
+    wire.closed(by_peer=False)
+    writer.close()
+    return head
+
+
+@pytest.mark.requirement("HTTP-STATUS-LINE")
+async def test_the_status_line_is_version_three_digit_code_and_reason(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """A response starts with HTTP/1.x, a space, a three-digit code, a space, a reason, CRLF."""
+    head = await _raw_head(http_target, http_target.url.split(http_target.base, 1)[-1] or "/")
+    line = head.split(b"\r\n", 1)[0]
+    conformance.expect(
+        bool(_STATUS_LINE.match(line)), "HTTP-STATUS-LINE", f"status line {line[:80]!r}"
+    )
+
+
+@pytest.mark.requirement("HTTP-CL-AND-TE")
+async def test_a_chunked_stream_carries_no_content_length(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """A response with Transfer-Encoding has no Content-Length beside it (RFC 9112 §6.1)."""
+    head = (await _raw_head(http_target, "/stream?count=1" if http_target.routes else "/")).lower()
+    both = b"\r\ntransfer-encoding:" in head and b"\r\ncontent-length:" in head
+    conformance.expect(not both, "HTTP-CL-AND-TE", "Content-Length beside Transfer-Encoding")

@@ -10,6 +10,7 @@ import pytest
 
 from harness.verdict import Conformance
 from reference_impl.http.client import Stream
+from reference_impl.http.connection import BodyData
 from reference_impl.http.multipart import (
     Closed,
     MultipartParser,
@@ -24,6 +25,9 @@ pytestmark = [pytest.mark.http, pytest.mark.server]
 #: a held long poll must not be answered (empty) within this window
 HOLD_WINDOW = 0.5
 LONGPOLL_TIMEOUT = 1
+#: the reference makes a frame every FRAME_INTERVAL s; 3 frames written as made span 2 of them
+FRAME_INTERVAL = 0.1
+FRAME_SPREAD = FRAME_INTERVAL / 2
 
 
 async def _poll(url: str, timeout: float) -> tuple[list[dict[str, object]], int] | None:
@@ -125,14 +129,28 @@ async def test_events_between_two_long_polls_all_come_with_the_next_poll(
     "HTTP-MULTIPART-PART-TYPE",
     "HTTP-MULTIPART-PART-LENGTH",
     "HTTP-MULTIPART-CLOSE",
+    "HTTP-MULTIPART-INCREMENTAL",
 )
 async def test_a_mixed_replace_stream_has_typed_delimited_parts_and_a_close_delimiter(
     http_target: HttpTarget, conformance: Conformance
 ) -> None:
     """multipart/x-mixed-replace: a valid boundary, parts that state type and length, a close."""
+    arrivals: list[float] = []
+    body = b""
     async with await Stream.open(http_target.route("/mjpeg?count=3")) as stream:
         assert stream.head is not None
-        body, _ = await stream.body(5.0)
+        while (arrival := await stream.next(5.0)) is not None:
+            if isinstance(arrival.event, BodyData):
+                body += arrival.event.data
+                arrivals.append(arrival.at)
+            else:
+                break
+    spread = arrivals[-1] - arrivals[0] if arrivals else 0.0
+    conformance.expect(
+        spread >= FRAME_SPREAD,
+        "HTTP-MULTIPART-INCREMENTAL",
+        f"3 frames made {FRAME_INTERVAL:g} s apart arrived within {spread * 1000:.0f} ms",
+    )
     content_type = stream.head.header("Content-Type") or ""
     boundary = boundary_of(content_type)
     if not conformance.expect(
