@@ -27,6 +27,8 @@ class ClientRun:
     log_path: Path | None = None
     returncode: int | None = None
     error: str | None = None
+    #: what the reference client's session returned (e.g. the events it parsed)
+    result: object = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def wait(self, timeout: float) -> bool:
@@ -75,12 +77,12 @@ async def _run_reference(
     if spec is None:
         raise RuntimeError(f"no reference client for {protocol} yet")
     module_name, _, attr = spec.partition(":")
-    session: Callable[..., Awaitable[None]] = getattr(importlib.import_module(module_name), attr)
+    session: Callable[..., Awaitable[object]] = getattr(importlib.import_module(module_name), attr)
     run = ClientRun("reference")
 
     async def play() -> None:
         try:
-            await session(url, faults=faults)
+            run.result = await session(url, faults=faults)
             run.returncode = 0
         except Exception as exc:  # the reference client's failure is evidence, not a crash
             run.returncode, run.error = 1, f"{type(exc).__name__}: {exc}"

@@ -225,7 +225,7 @@ async def run_session(
                 if head.status == 204 and "http_client_ignore_204" not in fault:
                     return received  # WHATWG: a 204 tells the client to stop reconnecting
                 if head.status == 200:
-                    parser = SSEParser()
+                    parser = FaultyParser(fault) if fault else SSEParser()
                     parser.last_event_id = last_id
                     while (arrival := await stream.next(max(0.0, end - loop.time()))) is not None:
                         if isinstance(arrival.event, ResponseEnd):
@@ -237,6 +237,8 @@ async def run_session(
                                 received.append(event)
                             elif isinstance(event, RetryChanged):
                                 retry_ms = event.milliseconds
+                    parser.receive_data(b"")  # the end: an event not yet ended is discarded
+                    received.extend(e for e in parser.events() if isinstance(e, MessageEvent))
                     last_id = parser.last_event_id
         if loop.time() >= end or "http_client_no_reconnect" in fault:
             break
@@ -251,3 +253,43 @@ def _without_host(url: str, headers: list[tuple[str, str]]) -> bytes:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers)
     return f"GET {target} HTTP/1.1\r\n{lines}\r\n".encode("latin-1")
+
+
+class FaultyParser(SSEParser):
+    """The reference client's parser with its named parsing faults switched on."""
+
+    def __init__(self, faults: FaultSet) -> None:
+        super().__init__()
+        self.faults = faults
+
+    def receive_data(self, data: bytes) -> None:
+        if "http_client_keep_bom" in self.faults and self._first and data[:3] == b"\xef\xbb\xbf":
+            data = b"\xef\xbb\xbf" + data  # one BOM stripped, the other kept as text
+        if "http_client_cr_not_line_end" in self.faults:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"")
+        if not data and "http_client_incomplete_dispatched" in self.faults:
+            self._split_lines()
+            if self._text:
+                self._line(self._text)
+                self._text = ""
+            self._dispatch()
+        super().receive_data(data)
+
+    def _field(self, name: str, value: str) -> None:
+        if name == "id" and "http_client_nul_id_kept" in self.faults:
+            self.last_event_id = value
+        elif name not in ("event", "data", "id", "retry") and (
+            "http_client_unknown_as_data" in self.faults
+        ):
+            super()._field("data", value)
+        else:
+            super()._field(name, value)
+
+    def _dispatch(self) -> None:
+        if not self._data and "http_client_empty_dispatched" in self.faults:
+            self._data = [""]
+        if "http_client_data_unjoined" in self.faults and len(self._data) > 1:
+            self._data = ["".join(self._data)]
+        if "http_client_type_ignored" in self.faults:
+            self._type = ""
+        super()._dispatch()

@@ -112,6 +112,30 @@ _FAULTS = [
         ("HTTP-SSE-CLIENT-NO-CACHE",),
         "the client's event stream request asks for no uncached stream",
     ),
+    Fault("http_client_keep_bom", ("HTTP-SSE-PARSE-BOM",), "the client keeps a leading BOM"),
+    Fault(
+        "http_client_cr_not_line_end",
+        ("HTTP-SSE-PARSE-LINE-ENDS",),
+        "the client ends lines at LF only",
+    ),
+    Fault("http_client_data_unjoined", ("HTTP-SSE-PARSE-DATA",), "data lines are run together"),
+    Fault("http_client_type_ignored", ("HTTP-SSE-PARSE-EVENT-TYPE",), "every event is `message`"),
+    Fault("http_client_nul_id_kept", ("HTTP-SSE-PARSE-ID-NUL",), "an id with NULL is kept"),
+    Fault(
+        "http_client_unknown_as_data",
+        ("HTTP-SSE-PARSE-UNKNOWN-FIELD",),
+        "unknown fields are taken as data",
+    ),
+    Fault(
+        "http_client_empty_dispatched",
+        ("HTTP-SSE-PARSE-EMPTY-DATA",),
+        "an event with no data is dispatched, empty",
+    ),
+    Fault(
+        "http_client_incomplete_dispatched",
+        ("HTTP-SSE-PARSE-INCOMPLETE",),
+        "an event cut off by the end of the stream is dispatched",
+    ),
     Fault("http_client_no_host", ("HTTP-HOST",), "the client's requests carry no Host"),
     Fault("http_client_no_accept", ("HTTP-SSE-CLIENT-ACCEPT",), "the client sends no Accept"),
 ]

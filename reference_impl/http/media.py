@@ -11,3 +11,30 @@ JPEG_FRAME = bytes.fromhex(
     "00000000000000110100000000000000000000000000000000ffc000110800100010030122000211"
     "00031100ffda000c03010002110311003f008e00bf8b7fffd9"
 )
+
+#: An event stream of the parsing traps of WHATWG HTML §9.2.6, and the events it must give:
+#: a BOM, CR and CRLF line ends, multi-line data, an event type, an id with NULL, an unknown
+#: field and a comment, an event with no data, and an event the end of the stream cuts off.
+TRICKY_STREAM = (
+    "\ufeffdata: bom\n\n"
+    "data: cr\r\r"
+    "data: crlf\r\n\r\n"
+    "id: 7\ndata: line one\ndata: line two\n\n"
+    "event: custom\ndata: typed\n\n"
+    "id: 1\x002\ndata: nul\n\n"
+    ": a comment\nfoo: bar\ndata: unknown\n\n"
+    "id: 9\n\n"
+    "data: after\n\n"
+    "data: incomplete\n"
+).encode()
+#: (type, data, last event id) of each event TRICKY_STREAM must give, in order
+TRICKY_EVENTS = [
+    ("message", "bom", ""),
+    ("message", "cr", ""),
+    ("message", "crlf", ""),
+    ("message", "line one\nline two", "7"),
+    ("custom", "typed", "7"),
+    ("message", "nul", "7"),
+    ("message", "unknown", "7"),
+    ("message", "after", "9"),
+]

@@ -17,10 +17,12 @@ window.opens = 0;
 window.sourceClosed = false;  // not window.closed: that one is the window's own
 const es = new EventSource({source});
 es.onopen = () => {{ window.opens += 1; }};
-es.onmessage = (e) => {{
+const keep = (e) => {{
   window.received.push({{data: e.data, lastEventId: e.lastEventId, type: e.type}});
   document.getElementById("log").textContent += e.lastEventId + " " + e.data + "\\n";
 }};
+es.onmessage = keep;
+es.addEventListener("custom", keep);  // the one typed event the suites send
 es.onerror = () => {{ if (es.readyState === EventSource.CLOSED) window.sourceClosed = true; }};
 </script></body></html>
 """

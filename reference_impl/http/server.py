@@ -8,6 +8,7 @@ Routes (query parameters in brackets):
   GET  /poll [channel, since]                          short polling: the events after `since`, now
   GET  /longpoll [channel, since, timeout]             long polling: held until an event or timeout
   GET  /mjpeg [count]                                  multipart/x-mixed-replace JPEG frames
+  GET  /tricky                                        one event stream of parsing traps, then 204s
   GET  /eventsource.html [src]                         a page whose EventSource shows what it got
   POST /publish [channel]                              the body becomes an event of the channel
 """
@@ -26,7 +27,7 @@ from reference_impl.common.faults import FaultSet
 from reference_impl.common.watch import Watched
 from reference_impl.http.faults import FAULTS
 from reference_impl.http.hub import Channel, Hub, StreamEvent
-from reference_impl.http.media import JPEG_FRAME
+from reference_impl.http.media import JPEG_FRAME, TRICKY_STREAM
 from reference_impl.http.multipart import format_part
 from reference_impl.http.pages import eventsource_page
 from reference_impl.http.responder import Responder, read_request
@@ -57,6 +58,7 @@ class ReferenceServer(Watched["ReferenceServer"]):
         self.breaks: list[tuple[float, int]] = []
         #: event stream requests per `session` query value (stop_after counts these)
         self._event_streams: dict[str, int] = {}
+        self._tricked: set[str] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -124,6 +126,15 @@ class ReferenceServer(Watched["ReferenceServer"]):
                 await out.simple(204, b"")  # WHATWG: 204 tells an EventSource to stop
             else:
                 await self._events(request, query, channel, out)
+        elif route == ("GET", "/tricky"):
+            if query.get("session", "") in self._tricked:
+                await out.simple(204, b"")  # once is enough: the client must stop now
+                return
+            self._tricked.add(query.get("session", ""))
+            headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+            await out.head(200, headers)
+            await out.data(TRICKY_STREAM)
+            await out.end()
         elif route == ("GET", "/stream"):
             await out.head(
                 200, [("Content-Type", "text/plain; charset=utf-8"), *self.stream_headers]

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from harness.clients import ClientUnderTest
+from harness.clients import ClientRun, ClientUnderTest
 from harness.evidence import TestEvidence
 from harness.verdict import Conformance
+from reference_impl.http.media import TRICKY_EVENTS
 from reference_impl.http.server import ReferenceServer
 from suites.http.conftest import scripted_server, wait_for_client
 
@@ -126,3 +129,58 @@ async def test_a_204_no_content_stops_the_client_from_reconnecting(
         "HTTP-SSE-CLIENT-204-STOP",
         f"the client asked again within {AFTER_204_WINDOW:g} s of a 204",
     )
+
+
+def _parsed_events(run: ClientRun) -> list[tuple[str, str, str]] | None:
+    """(type, data, last event id) of what the client reports it got; None if it reports none."""
+    if isinstance(run.result, list):
+        return [(e.type, e.data, e.last_event_id) for e in run.result]
+    lines = [line for line in run.output().splitlines() if line.startswith("{")]
+    if not lines:
+        return None
+    events = [json.loads(line) for line in lines]
+    return [(e.get("type", ""), e.get("data", ""), e.get("lastEventId", "")) for e in events]
+
+
+@pytest.mark.requirement(
+    "HTTP-SSE-PARSE-BOM",
+    "HTTP-SSE-PARSE-LINE-ENDS",
+    "HTTP-SSE-PARSE-DATA",
+    "HTTP-SSE-PARSE-EVENT-TYPE",
+    "HTTP-SSE-PARSE-ID-NUL",
+    "HTTP-SSE-PARSE-UNKNOWN-FIELD",
+    "HTTP-SSE-PARSE-EMPTY-DATA",
+    "HTTP-SSE-PARSE-INCOMPLETE",
+)
+async def test_a_stream_of_parsing_traps_gives_exactly_the_events_the_algorithm_says(
+    http_client: ClientUnderTest, conformance: Conformance, evidence: TestEvidence
+) -> None:
+    """BOM, CR, CRLF, multi-line data, a type, a NULL id, unknown fields, no data, a cut event."""
+    async with scripted_server() as (server, base):
+        async with http_client.run(f"{base}/tricky", evidence.directory) as run:
+            await wait_for_client(
+                server, lambda s: len(_tricky_requests(s)) >= 2, run, SESSION_DEADLINE
+            )
+            await run.wait(AFTER_204_WINDOW)  # a client that stops on 204 ends now
+        if run.log_path:
+            evidence.extra_files.append(run.log_path)
+    got = _parsed_events(run)
+    if got is None:
+        pytest.skip("the client does not report the events it parsed (JSON lines or a list)")
+    want = TRICKY_EVENTS
+    checks = [
+        ("HTTP-SSE-PARSE-BOM", want[0] in got, "the event after the BOM"),
+        ("HTTP-SSE-PARSE-LINE-ENDS", want[1] in got and want[2] in got, "the CR and CRLF events"),
+        ("HTTP-SSE-PARSE-DATA", want[3] in got, "two data lines joined by LF"),
+        ("HTTP-SSE-PARSE-EVENT-TYPE", want[4] in got, "the event of type custom"),
+        ("HTTP-SSE-PARSE-ID-NUL", want[5] in got, "the id with NULL ignored"),
+        ("HTTP-SSE-PARSE-UNKNOWN-FIELD", want[6] in got, "data untouched by foo: and a comment"),
+        ("HTTP-SSE-PARSE-EMPTY-DATA", want[7] in got and len(got) <= len(want), "no empty event"),
+        ("HTTP-SSE-PARSE-INCOMPLETE", all(d != "incomplete" for _, d, _ in got), "no cut event"),
+    ]
+    for requirement, ok, what in checks:
+        conformance.expect(ok, requirement, f"expected {what}; the client got {got!r}")
+
+
+def _tricky_requests(server: ReferenceServer) -> list[object]:
+    return [r for _, r in server.requests if r.target.decode("latin-1").startswith("/tricky")]
