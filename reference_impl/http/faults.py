@@ -11,8 +11,8 @@ _FAULTS = [
     Fault("http_sse_no_ids", ("HTTP-SSE-ID",), "events carry no id"),
     Fault(
         "http_sse_ignore_last_event_id",
-        ("HTTP-SSE-RESUME",),
-        "a reconnecting client gets the stream from the start, not after Last-Event-ID",
+        ("HTTP-SSE-RESUME", "HTTP-INTEROP-STREAM"),
+        "a reconnecting client gets the stream from now on, not after its Last-Event-ID",
     ),
     Fault("http_sse_cacheable", ("HTTP-SSE-NO-CACHE",), "the event stream may be cached"),
     Fault(
