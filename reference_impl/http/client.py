@@ -9,6 +9,7 @@ after the retry time with Last-Event-ID, and no reconnection after a 204.
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Stream:
     wire: observe.WireRecorder
     timeout: float
     violations: list[Violation] = field(default_factory=list)
+    faults: FaultSet | None = None
     _queue: list[Arrival] = field(default_factory=list)
     head: ResponseHead | None = None
 
@@ -67,6 +69,7 @@ class Stream:
         http10: bool = False,
         raw: bytes | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        faults: FaultSet | None = None,
     ) -> Stream:
         """Connect, send the request, and wait for the response head."""
         parts = urllib.parse.urlsplit(url)
@@ -75,7 +78,7 @@ class Stream:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         local, remote = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
         wire = observe.recorder("http", "tcp", local[:2], remote[:2], "client")
-        stream = cls(reader, writer, ResponseReader(method, http10), wire, timeout)
+        stream = cls(reader, writer, ResponseReader(method, http10), wire, timeout, faults=faults)
         if raw is None:
             fields = [("Host", f"{host}:{port}"), ("User-Agent", USER_AGENT), *headers]
             if body:
@@ -83,6 +86,9 @@ class Stream:
             if http10:
                 lines = "".join(f"{k}: {v}\r\n" for k, v in fields)
                 raw = f"{method} {target} HTTP/1.0\r\n{lines}\r\n".encode("latin-1") + body
+            elif faults and "http_client_bad_request_line" in faults:
+                lines = "".join(f"{k}: {v}\r\n" for k, v in fields)
+                raw = f"{method}  {target} HTTP/1.1\r\n{lines}\r\n".encode("latin-1")
             else:
                 conn = h11.Connection(h11.CLIENT)
                 raw = conn.send(h11.Request(method=method, target=target, headers=fields)) or b""
@@ -149,6 +155,8 @@ class Stream:
             data = b""
         at = asyncio.get_running_loop().time()
         self.wire.received(data)
+        if self.faults and _fatal(self.faults, data):
+            data = b""  # the fault: the client takes what it does not expect as the end
         try:
             self.response.receive_data(data)
         except ProtocolError as exc:
@@ -215,7 +223,9 @@ async def run_session(
             headers.append(("Last-Event-ID", last_id))
         raw = _without_host(url, headers) if "http_client_no_host" in fault else None
         try:
-            stream = await Stream.open(url, headers, raw=raw, timeout=max(0.1, end - loop.time()))
+            stream = await Stream.open(
+                url, headers, raw=raw, timeout=max(0.1, end - loop.time()), faults=fault
+            )
         except (OSError, StreamClosed, TimeoutError):
             stream = None
         if stream is not None:
@@ -293,3 +303,10 @@ class FaultyParser(SSEParser):
         if "http_client_type_ignored" in self.faults:
             self._type = ""
         super()._dispatch()
+
+
+def _fatal(faults: FaultSet, data: bytes) -> bool:
+    """What the chunk-handling faults of the reference client choke on."""
+    if "http_client_chunk_extension_fatal" in faults and re.search(rb"\n[0-9a-fA-F]+;", data):
+        return True
+    return "http_client_trailer_fatal" in faults and re.search(rb"\n0\r\n[^\r]", data) is not None

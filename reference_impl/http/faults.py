@@ -90,6 +90,31 @@ _FAULTS = [
         ("HTTP-MULTIPART-INCREMENTAL",),
         "every frame is held until the last is made, then all are written together",
     ),
+    Fault(
+        "http_stream_one_event_each",
+        ("HTTP-STREAM-INCREMENTAL",),
+        "a stream ends after each event; the client must ask again",
+    ),
+    Fault(
+        "http_multipart_glued",
+        ("HTTP-MULTIPART-DELIMITER",),
+        "a delimiter follows the frame's last byte with no CRLF",
+    ),
+    Fault(
+        "http_client_chunk_extension_fatal",
+        ("HTTP-CHUNKED-EXTENSIONS-IGNORED",),
+        "the client gives up on a chunk with an extension",
+    ),
+    Fault(
+        "http_client_trailer_fatal",
+        ("HTTP-CHUNKED-TRAILERS",),
+        "the client takes a trailer section for a broken stream and drops its events",
+    ),
+    Fault(
+        "http_client_bad_request_line",
+        ("HTTP-CLIENT-REQUEST-LINE",),
+        "the client puts two spaces after the method",
+    ),
     Fault("http_sse_nul_id", ("HTTP-SSE-ID-NO-NUL",), "event ids contain U+0000"),
     Fault(
         "http_longpoll_drop_missed",

@@ -8,6 +8,7 @@ Routes (query parameters in brackets):
   GET  /poll [channel, since]                          short polling: the events after `since`, now
   GET  /longpoll [channel, since, timeout]             long polling: held until an event or timeout
   GET  /mjpeg [count]                                  multipart/x-mixed-replace JPEG frames
+  GET  /chunky                                        SSE in chunks with extensions and a trailer
   GET  /tricky                                        one event stream of parsing traps, then 204s
   GET  /eventsource.html [src]                         a page whose EventSource shows what it got
   POST /publish [channel]                              the body becomes an event of the channel
@@ -59,6 +60,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
         #: event stream requests per `session` query value (stop_after counts these)
         self._event_streams: dict[str, int] = {}
         self._tricked: set[str] = set()
+        #: requests refused as unparsable (answered 400)
+        self.rejected = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -90,6 +93,9 @@ class ReferenceServer(Watched["ReferenceServer"]):
             while True:
                 got = await read_request(conn, reader, wire, out, self.faults)
                 if got is None:
+                    if conn.their_state is h11.ERROR:
+                        self.rejected += 1  # bytes h11 could not take as a request
+                        self._notify()
                     return
                 request, body = got
                 self.requests.append((asyncio.get_running_loop().time(), request))
@@ -126,6 +132,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
                 await out.simple(204, b"")  # WHATWG: 204 tells an EventSource to stop
             else:
                 await self._events(request, query, channel, out)
+        elif route == ("GET", "/chunky"):
+            await self._chunky(query, out)
         elif route == ("GET", "/tricky"):
             if query.get("session", "") in self._tricked:
                 await out.simple(204, b"")  # once is enough: the client must stop now
@@ -142,6 +150,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
             if out.http10 and "http_http10_empty_body" in self.faults:
                 out.abort()  # the fault: the close comes before any of the body
                 return
+            if "http_stream_one_event_each" in self.faults:
+                query = {**query, "count": "1"}  # the fault: one event, then the end
             await self._pump(channel, channel.last_id, query, out, lambda e: f"{e.id} {e.data}\n")
         elif route == ("GET", "/poll"):
             if "http_poll_hold" in self.faults:
@@ -228,6 +238,24 @@ class ReferenceServer(Watched["ReferenceServer"]):
             return
         await out.end()
 
+    async def _chunky(self, query: dict[str, str], out: Responder) -> None:
+        """Three events in chunks with extensions, then a trailer; then 204s for the session."""
+        key = query.get("session", "")
+        if key in self._tricked:
+            await out.simple(204, b"")
+            return
+        self._tricked.add(key)
+        # h11 writes neither chunk extensions nor trailers: these bytes are ours (RFC 9112 §7.1).
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        body = b"".join(
+            b"%x;streamconform=ext%d\r\n%s\r\n" % (len(e), n, e)
+            for n, e in enumerate(format_event(f"chunk {n}", id=str(n + 1)) for n in range(3))
+        )
+        out.raw(head + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body)
+        out.raw(b"0\r\nX-Streamconform-Trailer: yes\r\n\r\n")
+        await out.drain()
+        out.abort()
+
     def _encode(self, text: str) -> bytes:
         # The http_sse_not_utf8 fault: Latin-1 where WHATWG §9.2.5 says UTF-8.
         return text.encode("latin-1" if "http_sse_not_utf8" in self.faults else "utf-8")
@@ -268,6 +296,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
                     f"Content-Length: {len(JPEG_FRAME)}".encode(),
                     f"Content-Length: {len(JPEG_FRAME) + 1}".encode(),
                 )
+            if "http_multipart_glued" in self.faults:
+                part = part[:-2]  # the fault: no CRLF before the next delimiter
             sent += 1
             if "http_multipart_all_at_once" in self.faults:
                 held_parts.append(part)  # the fault: nothing goes out until the last frame

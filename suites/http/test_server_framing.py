@@ -137,3 +137,23 @@ async def test_a_chunked_stream_carries_no_content_length(
     head = (await _raw_head(http_target, "/stream?count=1" if http_target.routes else "/")).lower()
     both = b"\r\ntransfer-encoding:" in head and b"\r\ncontent-length:" in head
     conformance.expect(not both, "HTTP-CL-AND-TE", "Content-Length beside Transfer-Encoding")
+
+
+@pytest.mark.requirement("HTTP-STREAM-INCREMENTAL")
+async def test_events_keep_coming_on_one_long_lived_response(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """Three events of an endless stream arrive as parts of one response, which stays open."""
+    async with await Stream.open(http_target.route("/stream")) as stream:
+        lines, ended = 0, False
+        while lines < 3 and (arrival := await stream.next(3.0)) is not None:
+            if isinstance(arrival.event, ResponseEnd):
+                ended = True
+                break
+            if isinstance(arrival.event, BodyData):
+                lines += arrival.event.data.count(b"\n")
+    conformance.expect(
+        lines >= 3 and not ended,
+        "HTTP-STREAM-INCREMENTAL",
+        f"{lines} event(s) before the response {'ended' if ended else 'went quiet'}",
+    )

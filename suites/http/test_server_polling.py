@@ -126,6 +126,7 @@ async def test_events_between_two_long_polls_all_come_with_the_next_poll(
     "HTTP-MULTIPART-BOUNDARY-PARAM",
     "HTTP-MULTIPART-BOUNDARY-SYNTAX",
     "HTTP-MULTIPART-BOUNDARY",
+    "HTTP-MULTIPART-DELIMITER",
     "HTTP-MULTIPART-PART-TYPE",
     "HTTP-MULTIPART-PART-LENGTH",
     "HTTP-MULTIPART-CLOSE",
@@ -164,6 +165,17 @@ async def test_a_mixed_replace_stream_has_typed_delimited_parts_and_a_close_deli
         boundary_is_valid(boundary),
         "HTTP-MULTIPART-BOUNDARY-SYNTAX",
         f"boundary {boundary!r} ({len(boundary)} characters) is not 1-70 boundary characters",
+    )
+    delimiter = b"--" + boundary.encode("latin-1")
+    misplaced = [
+        at
+        for at in range(len(body))
+        if body.startswith(delimiter, at) and at and body[at - 2 : at] != b"\r\n"
+    ]
+    conformance.expect(
+        not misplaced,
+        "HTTP-MULTIPART-DELIMITER",
+        f"{len(misplaced)} delimiter(s) not at the start of a line",
     )
     parser = MultipartParser(boundary)
     parser.receive_data(body)
