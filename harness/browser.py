@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.browser")
     parser.add_argument("mode", choices=["eventsource"])
     parser.add_argument("url")
-    parser.add_argument("--deadline", type=float, default=15.0, help="seconds (default 15)")
+    parser.add_argument("--deadline", type=float, default=25.0, help="seconds (default 25)")
     args = parser.parse_args(argv)
     return eventsource(args.url, args.deadline)
 

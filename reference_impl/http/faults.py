@@ -115,6 +115,7 @@ _FAULTS = [
         ("HTTP-CLIENT-REQUEST-LINE",),
         "the client puts two spaces after the method",
     ),
+    Fault("http_sse_no_heartbeat", ("HTTP-SSE-HEARTBEAT",), "an idle event stream sends nothing"),
     Fault("http_sse_nul_id", ("HTTP-SSE-ID-NO-NUL",), "event ids contain U+0000"),
     Fault(
         "http_longpoll_drop_missed",

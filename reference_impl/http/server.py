@@ -1,7 +1,7 @@
 """The HTTP streaming reference server: h11 framing, asyncio I/O, one task per connection.
 
 Routes (query parameters in brackets):
-  GET  /events [channel, retry, close_after, count, stop_after, session]
+  GET  /events [channel, retry, close_after, count, stop_after, session, heartbeat (ms)]
                      Server-Sent Events, resumable by Last-Event-ID; 204 once a session
                      has had `stop_after` streams
   GET  /stream [channel, count]                        one chunk per event (HTTP/1.0: until close)
@@ -32,12 +32,13 @@ from reference_impl.http.media import JPEG_FRAME, TRICKY_STREAM
 from reference_impl.http.multipart import format_part
 from reference_impl.http.pages import eventsource_page
 from reference_impl.http.responder import Responder, read_request
-from reference_impl.http.sse import format_event
+from reference_impl.http.sse import format_comment, format_event
 
 FRAME_INTERVAL = 0.1
 LONGPOLL_DEFAULT = 10.0
 LONGPOLL_MAX = 30.0
 BUFFER_FLUSH = 1.0  # the http_buffer_events fault writes what it holds this often
+HEARTBEAT_MS = 15000  # WHATWG §9.2.7 suggests a comment about every 15 seconds
 
 
 class ReferenceServer(Watched["ReferenceServer"]):
@@ -204,7 +205,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
             text = format_event(data, id=event_id).decode()
             return text[:-1] if "http_sse_no_blank_line" in self.faults else text
 
-        await self._pump(channel, start, query, out, render)
+        heartbeat = _int(query.get("heartbeat"), HEARTBEAT_MS) / 1000
+        await self._pump(channel, start, query, out, render, heartbeat)
 
     async def _pump(
         self,
@@ -213,14 +215,18 @@ class ReferenceServer(Watched["ReferenceServer"]):
         query: dict[str, str],
         out: Responder,
         render: Callable[[StreamEvent], str],
+        heartbeat: float | None = None,
     ) -> None:
-        """Write each event of the channel after `start` the moment it is published."""
+        """Write each event of the channel after `start` the moment it is published; with
+        `heartbeat`, a comment after that many seconds without an event."""
         count = _int(query.get("count"), 0) or _int(query.get("close_after"), 0)
         sent, last, held = 0, start, ""
         loop = asyncio.get_running_loop()
         flushed = loop.time()
         while not count or sent < count:
-            events = await channel.wait_after(last, BUFFER_FLUSH)
+            events = await channel.wait_after(last, heartbeat or BUFFER_FLUSH)
+            if not events and heartbeat and "http_sse_no_heartbeat" not in self.faults:
+                held += format_comment("heartbeat").decode()  # keeps intermediaries from timing out
             for event in events[: (count - sent) if count else None]:
                 held += render(event)
                 last, sent = event.id, sent + 1

@@ -16,6 +16,8 @@ from suites.http.conftest import HttpTarget, open_event_stream, publish
 pytestmark = [pytest.mark.http, pytest.mark.server]
 
 EVENT_DEADLINE = 3.0
+#: the heartbeat interval the suite asks the reference for (its default is WHATWG's 15 s)
+HEARTBEAT_ASKED_MS = 200
 
 
 async def _raw_events(stream: Stream, size: int, timeout: float) -> bytes:
@@ -158,4 +160,27 @@ async def test_an_event_reaches_a_connected_client_within_the_latency_bound(
         worst <= bound,
         "HTTP-STREAM-LATENCY",
         f"an event took {worst * 1000:.0f} ms to reach the client (bound {bound * 1000:.0f} ms)",
+    )
+
+
+@pytest.mark.requirement("HTTP-SSE-HEARTBEAT")
+async def test_an_idle_event_stream_sends_comments_to_keep_it_open(
+    http_target: HttpTarget, conformance: Conformance
+) -> None:
+    """With no event to send, the stream carries a comment line now and then (asked: 200 ms)."""
+    url = http_target.route(f"/events?channel=quiet&heartbeat={HEARTBEAT_ASKED_MS}")
+    stream = await open_event_stream(url, conformance)
+    if stream is None:
+        return
+    async with stream:
+        data = await _raw_events(stream, 1, HEARTBEAT_ASKED_MS / 1000 * 4)
+        while data and not re.search(rb"(^|\n):", data):
+            more = await _raw_events(stream, 1, HEARTBEAT_ASKED_MS / 1000 * 4)
+            if not more:
+                break
+            data += more
+    conformance.expect(
+        bool(re.search(rb"(^|\n):", data)),
+        "HTTP-SSE-HEARTBEAT",
+        f"no comment on an idle stream within {HEARTBEAT_ASKED_MS * 4} ms",
     )

@@ -65,4 +65,17 @@ CLIENT_RUNS: list[ClientRun] = [
     ),
     # curl streams a response as it comes (-N) but is no EventSource: it never reconnects.
     ClientRun("curl", "curl -sSN --max-time 8 {url}", "http", "apt-get install curl"),
+    # ffmpeg and GStreamer read streamed HTTP (their interop cells); neither is an EventSource.
+    ClientRun(
+        "ffmpeg-http",
+        "ffmpeg -v error -rw_timeout 5000000 -i {url} -t 3 -f null -",
+        "http",
+        "apt-get install ffmpeg",
+    ),
+    ClientRun(
+        "gst-souphttpsrc",
+        "gst-launch-1.0 -q souphttpsrc location={url} is-live=true ! fakesink",
+        "http",
+        "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    ),
 ]
