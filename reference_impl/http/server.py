@@ -285,7 +285,8 @@ class ReferenceServer(Watched["ReferenceServer"]):
         content_type = "multipart/x-mixed-replace"
         if "http_multipart_no_boundary" not in self.faults:
             content_type += f";boundary={boundary}"
-        await out.head(200, [("Content-Type", content_type), ("Cache-Control", "no-cache")])
+        headers = [("Content-Type", content_type), ("Cache-Control", "no-cache")]
+        await out.head(200, headers + self.stream_headers)
         delimiter = "other-frame" if "http_multipart_wrong_delimiter" in self.faults else boundary
         count = _int(query.get("count"), 0)
         ticks = self.hub.channels["tick"]

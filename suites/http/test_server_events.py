@@ -163,7 +163,7 @@ async def test_an_event_reaches_a_connected_client_within_the_latency_bound(
     )
 
 
-@pytest.mark.requirement("HTTP-SSE-HEARTBEAT")
+@pytest.mark.requirement("HTTP-SSE-HEARTBEAT", "HTTP-STREAM-LATENCY")
 async def test_an_idle_event_stream_sends_comments_to_keep_it_open(
     http_target: HttpTarget, conformance: Conformance
 ) -> None:

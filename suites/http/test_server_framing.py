@@ -11,7 +11,7 @@ from harness.verdict import Conformance
 from reference_impl.common import observe
 from reference_impl.http.client import Stream, StreamClosed
 from reference_impl.http.connection import BodyData, ResponseEnd
-from suites.http.conftest import HttpTarget
+from suites.http.conftest import HttpTarget, open_event_stream
 
 pytestmark = [pytest.mark.http, pytest.mark.server]
 
@@ -122,7 +122,9 @@ async def test_the_status_line_is_version_three_digit_code_and_reason(
     http_target: HttpTarget, conformance: Conformance
 ) -> None:
     """A response starts with HTTP/1.x, a space, a three-digit code, a space, a reason, CRLF."""
-    head = await _raw_head(http_target, http_target.url.split(http_target.base, 1)[-1] or "/")
+    # A finite response where there is one: a proxy may hold a stream's head (a latency matter).
+    path = http_target.url.split(http_target.base, 1)[-1] or "/"
+    head = await _raw_head(http_target, "/poll?channel=quiet" if http_target.routes else path)
     line = head.split(b"\r\n", 1)[0]
     conformance.expect(
         bool(_STATUS_LINE.match(line)), "HTTP-STATUS-LINE", f"status line {line[:80]!r}"
@@ -139,12 +141,15 @@ async def test_a_chunked_stream_carries_no_content_length(
     conformance.expect(not both, "HTTP-CL-AND-TE", "Content-Length beside Transfer-Encoding")
 
 
-@pytest.mark.requirement("HTTP-STREAM-INCREMENTAL")
+@pytest.mark.requirement("HTTP-STREAM-INCREMENTAL", "HTTP-STREAM-LATENCY")
 async def test_events_keep_coming_on_one_long_lived_response(
     http_target: HttpTarget, conformance: Conformance
 ) -> None:
     """Three events of an endless stream arrive as parts of one response, which stays open."""
-    async with await Stream.open(http_target.route("/stream")) as stream:
+    stream = await open_event_stream(http_target.route("/stream"), conformance)
+    if stream is None:
+        return
+    async with stream:
         lines, ended = 0, False
         while lines < 3 and (arrival := await stream.next(3.0)) is not None:
             if isinstance(arrival.event, ResponseEnd):
