@@ -53,11 +53,13 @@ def eventsource(url: str, deadline: float) -> int:
                         timeout=deadline * 1000,
                         polling=50,  # ms; the default (animation frames) stalls when headless
                     )
-                    received = page.evaluate("window.received")
+                    # One evaluation for both, so an event that lands just before the close
+                    # is never left unprinted.
+                    closed, received = page.evaluate("[window.sourceClosed, window.received]")
                     for event in received[seen:]:
                         print(json.dumps(event), flush=True)
                     seen = len(received)
-                    if page.evaluate("window.sourceClosed"):
+                    if closed:
                         break
             except Error:
                 pass  # the deadline: report what arrived

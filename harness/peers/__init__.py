@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness.peers.backends import DockerContainer, LocalProcess, Process, wait_ready
-from harness.peers.images import ImageError, docker_client, image_exists
+from harness.peers.images import ImageError, docker_client, image_exists, image_is_current
 from harness.peers.ports import allocate
 from harness.peers.registry import UnknownPeerName, all_specs, get_spec
 from harness.peers.spec import PeerSpec
@@ -102,6 +102,11 @@ def _docker_problem(spec: PeerSpec) -> str | None:
         return str(exc)
     if not image_exists(client, spec.image):
         return f"image {spec.image} is not built; run `streamconform peers build {spec.name}`"
+    if not image_is_current(client, spec):
+        return (
+            f"image {spec.image} was built from older files in {spec.context}; "
+            f"run `streamconform peers build {spec.name}`"
+        )
     return None
 
 

@@ -6,6 +6,7 @@ cache folder and `docker import`ed once as streamconform/bookworm:base.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,10 @@ def docker_client(timeout: int = 60) -> Any:
         ) from None
 
 
+#: image label holding the digest of the build context the image was made from
+CONTEXT_LABEL = "streamconform.context"
+
+
 def image_exists(client: Any, tag: str) -> bool:
     import docker.errors
 
@@ -53,6 +58,25 @@ def image_exists(client: Any, tag: str) -> bool:
         return True
     except docker.errors.ImageNotFound:
         return False
+
+
+def context_digest(context: Path) -> str:
+    """A digest of every file in a build context, so an image made from older files shows."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_is_current(client: Any, spec: PeerSpec) -> bool:
+    """True when the peer's image exists and was built from its context as it is now."""
+    import docker.errors
+
+    try:
+        labels = client.images.get(spec.image).labels or {}
+    except docker.errors.ImageNotFound:
+        return False
+    return bool(labels.get(CONTEXT_LABEL) == context_digest(spec.context))
 
 
 def ensure_base(client: Any) -> None:
@@ -101,7 +125,12 @@ def build(client: Any, spec: PeerSpec, progress: Callable[[str], None] = _say) -
     progress(f"building {spec.image} from {spec.context} ...")
     try:
         for chunk in client.api.build(
-            path=str(spec.context), tag=spec.image, network_mode="host", rm=True, decode=True
+            path=str(spec.context),
+            tag=spec.image,
+            network_mode="host",
+            rm=True,
+            decode=True,
+            labels={CONTEXT_LABEL: context_digest(spec.context)},
         ):
             if "error" in chunk:
                 raise ImageError(f"{spec.name}: docker build failed: {chunk['error'].strip()}")
