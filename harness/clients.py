@@ -11,10 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from harness.targets import ClientCommand
 from reference_impl.common import observe
+from reference_impl.common.watch import Watched
 from reference_impl.registry import reference_client
+
+W = TypeVar("W")
 
 STOP_GRACE = 2.0
 
@@ -140,3 +144,19 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
         except TimeoutError:
             continue
     return await process.wait()
+
+
+async def wait_for_client(
+    server: Watched[W], condition: Callable[[W], bool], run: ClientRun, timeout: float
+) -> bool:
+    """Wait until `condition(server)` holds, the client under test exits, or the deadline."""
+    watch = asyncio.create_task(server.wait_until(condition, timeout))
+    ended = asyncio.create_task(run.wait(timeout))
+    try:
+        await asyncio.wait({watch, ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (watch, ended):
+            task.cancel()
+        await asyncio.gather(watch, ended, return_exceptions=True)
+    me: W = server  # type: ignore[assignment]
+    return condition(me)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
+from harness.fuzz.mutation import edit_bytes
+
 METHODS = [
     "OPTIONS",
     "DESCRIBE",
@@ -101,12 +103,8 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.randrange(1, 4)):
         choice = rng.randrange(9)
         pos = rng.randrange(len(buf) + 1)
-        if choice == 0 and buf:
-            buf[min(pos, len(buf) - 1)] = rng.randrange(256)
-        elif choice == 1:
-            buf[pos:pos] = rng.randbytes(rng.randrange(1, 16))
-        elif choice == 2 and buf:
-            del buf[pos : pos + rng.randrange(1, 16)]
+        if choice <= 2:
+            edit_bytes(buf, rng)
         elif choice == 3:
             buf = bytearray(bytes(buf).replace(b"\r\n", b"\n", rng.randrange(1, 4)))
         elif choice == 4:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
 
-from harness.clients import ClientRun, ClientUnderTest
+from harness.clients import ClientUnderTest
 from harness.session import RunState
 from harness.targets import ServerTarget
 from harness.verdict import Conformance
@@ -88,24 +88,6 @@ async def publish(base: str, data: str, channel: str = "quiet") -> None:
         f"{base}/publish?channel={channel}", method="POST", body=data.encode()
     ) as stream:
         await stream.body(2.0)
-
-
-async def wait_for_client(
-    server: ReferenceServer,
-    condition: Callable[[ReferenceServer], bool],
-    run: ClientRun,
-    timeout: float,
-) -> bool:
-    """Wait until `condition(server)` holds, the client under test exits, or the deadline."""
-    watch = asyncio.create_task(server.wait_until(condition, timeout))
-    ended = asyncio.create_task(run.wait(timeout))
-    try:
-        await asyncio.wait({watch, ended}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (watch, ended):
-            task.cancel()
-        await asyncio.gather(watch, ended, return_exceptions=True)
-    return condition(server)
 
 
 async def open_event_stream(

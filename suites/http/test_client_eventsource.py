@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from harness.clients import ClientRun, ClientUnderTest
+from harness.clients import ClientRun, ClientUnderTest, wait_for_client
 from harness.evidence import TestEvidence
 from harness.verdict import Conformance
 from reference_impl.http.media import TRICKY_EVENTS
 from reference_impl.http.server import ReferenceServer
-from suites.http.conftest import scripted_server, wait_for_client
+from suites.http.conftest import scripted_server
 
 pytestmark = [pytest.mark.http, pytest.mark.client]
 
