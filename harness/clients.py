@@ -112,7 +112,7 @@ async def _run_command(command: ClientCommand, url: str, log_dir: Path) -> Async
     run = ClientRun(command.template, log_path)
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *command.argv(url),
+            *command.argv(url, str(log_dir)),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,

@@ -98,8 +98,12 @@ class ClientCommand:
 
     template: str
 
-    def argv(self, url: str) -> list[str]:
-        return [part.replace("{url}", url) for part in shlex.split(self.template)]
+    def argv(self, url: str, directory: str = ".") -> list[str]:
+        """The command line: `{url}` is the server's URL, `{dir}` the run's evidence folder."""
+        return [
+            part.replace("{url}", url).replace("{dir}", directory)
+            for part in shlex.split(self.template)
+        ]
 
 
 def parse_client_command(template: str) -> ClientCommand:

@@ -25,7 +25,7 @@ import h11
 
 from reference_impl.common import observe
 from reference_impl.common.faults import FaultSet
-from reference_impl.common.watch import Watched
+from reference_impl.common.tcp_server import TcpReferenceServer
 from reference_impl.http.faults import FAULTS
 from reference_impl.http.hub import Channel, Hub, StreamEvent
 from reference_impl.http.media import JPEG_FRAME, TRICKY_STREAM
@@ -41,7 +41,7 @@ BUFFER_FLUSH = 1.0  # the http_buffer_events fault writes what it holds this oft
 HEARTBEAT_MS = 15000  # WHATWG §9.2.7 suggests a comment about every 15 seconds
 
 
-class ReferenceServer(Watched["ReferenceServer"]):
+class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
     """Serves every route above on one loopback port; `faults` switch on deviations."""
 
     def __init__(
@@ -50,6 +50,7 @@ class ReferenceServer(Watched["ReferenceServer"]):
         tick_interval: float = 0.1,
         stream_headers: Iterable[tuple[str, str]] = (),
     ) -> None:
+        super().__init__()
         self.faults = FaultSet(FAULTS, faults)
         #: extra header fields of streamed responses (e.g. X-Accel-Buffering: no for nginx)
         self.stream_headers = list(stream_headers)
@@ -63,29 +64,19 @@ class ReferenceServer(Watched["ReferenceServer"]):
         self._tricked: set[str] = set()
         #: requests refused as unparsable (answered 400)
         self.rejected = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self.hub.start()
-        self._server = await asyncio.start_server(self._serve, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
+        return await super().start(host, port)
 
     def url(self, host: str, port: int) -> str:
         return f"http://{host}:{port}/events"
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await super().close()
         await self.hub.stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         local, remote = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
         wire = observe.recorder("http", "tcp", local[:2], remote[:2], "server")
         conn = h11.Connection(h11.SERVER)
@@ -110,7 +101,6 @@ class ReferenceServer(Watched["ReferenceServer"]):
         except asyncio.CancelledError:
             return  # the server is closing: end quietly (asyncio's callback reports otherwise)
         finally:
-            self._tasks.discard(task)
             wire.closed(by_peer=False)
             writer.close()
 

@@ -15,7 +15,7 @@ from typing import Any
 from reference_impl.common import observe
 from reference_impl.common.events import Event, NeedData, ProtocolError, Violation
 from reference_impl.common.faults import FaultSet
-from reference_impl.common.watch import Watched
+from reference_impl.common.tcp_server import TcpReferenceServer
 from reference_impl.rtmp import amf0, handshake
 from reference_impl.rtmp.chunks import ChunkWriter, Message
 from reference_impl.rtmp.connection import WIRE_FAULTS, Role, RTMPConnection
@@ -52,7 +52,7 @@ READ_SIZE = 65536
 MAX_PLAYER_BACKLOG = 8 * 1024 * 1024
 
 
-class ReferenceServer(Watched["ReferenceServer"]):
+class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
     """RTMP on one loopback port; `faults` switch on deviations."""
 
     def __init__(
@@ -65,6 +65,7 @@ class ReferenceServer(Watched["ReferenceServer"]):
         hold_s2: bool = False,
         digest: bool | None = None,
     ) -> None:
+        super().__init__()
         self.faults = FaultSet(FAULTS, faults)
         self.hub = LiveHub()
         #: play of a name nobody publishes gets a generated stream (for observing clients)
@@ -86,27 +87,11 @@ class ReferenceServer(Watched["ReferenceServer"]):
         self.connections = 0
         #: bytes written to clients, all connections together
         self.bytes_sent = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
 
     def url(self, host: str, port: int) -> str:
         return f"rtmp://{host}:{port}/live/stream"
 
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         self.connections += 1
         local, remote = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
         wire = observe.recorder("rtmp", "tcp", local[:2], remote[:2], "server")
@@ -119,7 +104,6 @@ class ReferenceServer(Watched["ReferenceServer"]):
             pass  # the server is closing: end quietly
         finally:
             session.end()
-            self._tasks.discard(task)
             wire.closed(by_peer=False)
             writer.close()
             self._notify()
