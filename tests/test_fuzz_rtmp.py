@@ -29,7 +29,12 @@ def campaign_against(faults: tuple[str, ...], tmp_path: Path) -> tuple[Campaign,
 
 def test_the_conformant_reference_survives_a_campaign_in_every_state(tmp_path: Path) -> None:
     campaign, store = campaign_against((), tmp_path)
-    assert campaign.stats.cases >= 200 and set(campaign.stats.states) == {"handshaken", "connected", "publishing", "playing"}
+    assert campaign.stats.cases >= 200 and set(campaign.stats.states) == {
+        "handshaken",
+        "connected",
+        "publishing",
+        "playing",
+    }
     assert not store.signatures
 
 
