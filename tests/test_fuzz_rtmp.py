@@ -9,22 +9,11 @@ import pytest
 from harness.fuzz import campaign as campaign_module
 from harness.fuzz.campaign import Campaign
 from harness.fuzz.findings import FindingStore
-from harness.targets import start_reference_server
+from tests.helpers import fuzz_reference
 
 
 def campaign_against(faults: tuple[str, ...], tmp_path: Path) -> tuple[Campaign, FindingStore]:
-    reference = start_reference_server("rtmp", faults)
-    store = FindingStore(tmp_path)
-    campaign = Campaign(reference.target, store, seed=2, max_cases=200, workers=2)
-    try:
-        campaign.run()
-        if store.signatures:
-            finding = next(iter(store.signatures.values()))
-            payload = bytes.fromhex(finding.minimized_hex or finding.payload_hex)
-            assert campaign.reproduces(finding, payload)
-    finally:
-        reference.close()
-    return campaign, store
+    return fuzz_reference("rtmp", faults, tmp_path, cases=200)
 
 
 def test_the_conformant_reference_survives_a_campaign_in_every_state(tmp_path: Path) -> None:

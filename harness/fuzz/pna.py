@@ -16,7 +16,7 @@ import urllib.parse
 from harness.catalogue import Catalogue
 from harness.fuzz.driver import Verdict
 from harness.fuzz.mutation import edit_bytes
-from harness.fuzz.wire import Exchange
+from harness.fuzz.wire import Exchange, read_until
 from reference_impl.common.events import NeedData, ProtocolError, Violation
 from reference_impl.pna import wire
 from reference_impl.pna.connection import (
@@ -125,20 +125,7 @@ class PnaFuzz:
             fresh.close()
 
     def _read_until(self, ex: Exchange, conn: PNAConnection, kind: type, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                event = conn.next_event()
-            except ProtocolError:
-                return False
-            if isinstance(event, kind):
-                return True
-            if isinstance(event, NeedData):
-                chunk = ex.read_some(deadline)
-                if not chunk:
-                    return False
-                ex.received.clear()
-                conn.receive_data(chunk)
+        return read_until(ex, conn, lambda e: isinstance(e, kind), timeout) is not None
 
     def _is_must(self, requirement_id: str) -> bool:
         return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"

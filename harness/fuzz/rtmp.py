@@ -17,7 +17,7 @@ from typing import Any
 from harness.catalogue import Catalogue
 from harness.fuzz.driver import Verdict
 from harness.fuzz.mutation import edit_bytes
-from harness.fuzz.wire import Exchange
+from harness.fuzz.wire import Exchange, read_until
 from reference_impl.common.events import Event, NeedData, ProtocolError, Violation
 from reference_impl.rtmp import amf0, media
 from reference_impl.rtmp.chunks import ChunkWriter, Message
@@ -163,20 +163,7 @@ class RtmpFuzz:
         return found if isinstance(found, Command) and found.name == "_result" else None
 
     def _until(self, ex: Exchange, conn: RTMPConnection, want: Any) -> Event | None:
-        deadline = time.monotonic() + WALK_TIMEOUT
-        while True:
-            try:
-                event = conn.next_event()
-            except ProtocolError:
-                return None
-            if isinstance(event, NeedData):
-                chunk = ex.read_some(deadline)
-                if not chunk:
-                    return None
-                ex.received.clear()
-                conn.receive_data(chunk)
-            elif want(event):
-                return event
+        return read_until(ex, conn, want, WALK_TIMEOUT)
 
     # -- cases ------------------------------------------------------------------------------
 

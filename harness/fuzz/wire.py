@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from harness.evidence import ConnectionRecorder
+from reference_impl.common.events import Event, NeedData, ProtocolError
 
 
 @dataclass
@@ -70,3 +73,32 @@ class Exchange:
             self.sock.close()
         except OSError:
             pass
+
+
+class EventSource(Protocol):
+    """A sans-IO core as the drivers use it: bytes in, events out."""
+
+    def receive_data(self, data: bytes) -> None: ...
+
+    def next_event(self) -> Event: ...
+
+
+def read_until(
+    ex: Exchange, conn: EventSource, want: Callable[[Event], bool], timeout: float
+) -> Event | None:
+    """Feed what arrives to `conn` until an event satisfies `want`; None on close, deadline or
+    input the core cannot frame."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            event = conn.next_event()
+        except ProtocolError:
+            return None
+        if isinstance(event, NeedData):
+            chunk = ex.read_some(deadline)
+            if not chunk:
+                return None
+            ex.received.clear()
+            conn.receive_data(chunk)
+        elif want(event):
+            return event
