@@ -41,7 +41,7 @@ PLAYERS: dict[str, str | None] = {
     "-eq 20000' {url}",
     "gst-rtmp2src": "gst-launch-1.0 -q rtmp2src location={url} ! fakesink num-buffers=20",
 }
-SERVERS = ["reference", "nginx-rtmp"]
+SERVERS = ["reference", "nginx-rtmp", "node-media-server"]
 DEADLINE = 25.0
 
 

@@ -20,6 +20,15 @@ def _nginx_rtmp(ports: Ports) -> list[str] | None:
     return [_PYTHON, str(run), "--port", str(ports["rtmp"])]
 
 
+_NMS = FIXTURES / "docker" / "node-media-server"
+
+
+def _node_media_server(ports: Ports) -> list[str] | None:
+    if shutil.which("node") is None or not (_NMS / "node_modules" / "node-media-server").exists():
+        return None
+    return ["node", str(_NMS / "serve.js"), str(ports["rtmp"])]
+
+
 PEERS: list[PeerSpec] = [
     PeerSpec(
         name="nginx-rtmp",
@@ -32,10 +41,24 @@ PEERS: list[PeerSpec] = [
         ready_log=r"^ready rtmp://",
         ready_port="rtmp",
     ),
+    PeerSpec(
+        name="node-media-server",
+        summary="node-media-server 2.7 (npm), live RTMP, pinned to 127.0.0.1 by its runner",
+        roles=("server",),
+        protocols=("rtmp",),
+        ports=("rtmp",),
+        urls={"rtmp": "rtmp://127.0.0.1:{rtmp}/live/stream"},
+        local_argv=_node_media_server,
+        ready_log=r"^ready rtmp://",
+        ready_port="rtmp",
+    ),
 ]
 
 #: server suites `make test` runs against a peer (with fixtures/expectations/<peer>.toml)
-SERVER_RUNS: list[ServerRun] = [ServerRun("nginx-rtmp", "rtmp")]
+SERVER_RUNS: list[ServerRun] = [
+    ServerRun("nginx-rtmp", "rtmp"),
+    ServerRun("node-media-server", "rtmp"),
+]
 
 _X264 = "-c:v libx264 -preset ultrafast -tune zerolatency -g 25"
 
