@@ -23,7 +23,25 @@ def _nginx_proxy(accel_off: bool) -> object:
     return argv
 
 
+def _icecast(ports: Ports) -> list[str] | None:
+    if shutil.which("icecast2") is None or shutil.which("ffmpeg") is None:
+        return None
+    run = FIXTURES / "docker" / "icecast" / "run.py"
+    return [_PYTHON, str(run), "--port", str(ports["http"])]
+
+
 PEERS: list[PeerSpec] = [
+    PeerSpec(
+        name="icecast",
+        summary="Icecast 2.4 with ffmpeg as its source: a live MP3 stream at /live.mp3",
+        roles=("server",),
+        protocols=("http",),
+        ports=("http",),
+        urls={"http": "http://127.0.0.1:{http}/live.mp3"},
+        local_argv=_icecast,
+        ready_log=r"^ready http://",
+        ready_port="http",
+    ),
     PeerSpec(
         name="nginx-proxy",
         summary="nginx 1.22 reverse proxy, default buffering, in front of the reference server",
@@ -52,6 +70,7 @@ PEERS: list[PeerSpec] = [
 SERVER_RUNS: list[ServerRun] = [
     ServerRun("nginx-proxy", "http"),
     ServerRun("nginx-proxy-xaccel", "http"),
+    ServerRun("icecast", "http"),
 ]
 
 #: client suites `make test` runs on a real client (with fixtures/expectations/<name>.toml)
