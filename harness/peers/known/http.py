@@ -32,6 +32,16 @@ def _icecast(ports: Ports) -> list[str] | None:
 
 PEERS: list[PeerSpec] = [
     PeerSpec(
+        name="vlc-http",
+        summary="VLC 3.0 HTTP stream output looping an H.264 test pattern as MPEG-TS",
+        roles=("server",),
+        protocols=("http",),
+        ports=("http",),
+        urls={"http": "http://127.0.0.1:{http}/stream.ts"},
+        docker_args=lambda ports: [str(ports["http"])],
+        ready_port="http",
+    ),
+    PeerSpec(
         name="icecast",
         summary="Icecast 2.4 with ffmpeg as its source: a live MP3 stream at /live.mp3",
         roles=("server",),
@@ -71,6 +81,7 @@ SERVER_RUNS: list[ServerRun] = [
     ServerRun("nginx-proxy", "http"),
     ServerRun("nginx-proxy-xaccel", "http"),
     ServerRun("icecast", "http"),
+    ServerRun("vlc-http", "http"),
 ]
 
 #: client suites `make test` runs on a real client (with fixtures/expectations/<name>.toml)
