@@ -7,14 +7,13 @@ with it, and that ffmpeg reads the stream the reference client publishes.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 
 import pytest
 
 from harness.clients import ClientUnderTest
 from harness.evidence import TestEvidence
+from harness.netwait import free_port, wait_listening
 from harness.session import RunState
 from harness.targets import ClientCommand
 from harness.verdict import Conformance
@@ -25,29 +24,9 @@ from reference_impl.rtmp.messages import Command, DataMessage
 DEADLINE = 15.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    """True once a socket listens on 127.0.0.1:port (read from /proc: a probe connection
-    would be the one connection ffmpeg takes)."""
-    wanted = f"0100007F:{port:04X}"
-    with open("/proc/net/tcp") as table:
-        return any(
-            line.split()[1] == wanted and line.split()[3] == "0A" for line in table.readlines()[1:]
-        )
-
-
 async def _open_when_listening(url: str, port: int, deadline: float) -> RTMPClient:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not _listening(port):
-        if loop.time() > end:
-            raise RTMPError(f"nothing listens on port {port} after {deadline:g} s")
-        await asyncio.sleep(0.02)  # the listen has no event to wait on: poll, with a deadline
+    if not await wait_listening(port, deadline):
+        raise RTMPError(f"nothing listens on port {port} after {deadline:g} s")
     return await RTMPClient.open(url, timeout=5.0, digest=True)
 
 
@@ -64,7 +43,7 @@ async def test_ffmpeg_listening_reads_what_the_reference_client_publishes(
         from harness.pytest_plugin import peer_unavailable
 
         peer_unavailable(streamconform, "ffmpeg is not installed")
-    port = _free_port()
+    port = free_port()
     url = f"rtmp://127.0.0.1:{port}/live/stream"
     listener = ClientUnderTest(
         "rtmp", ClientCommand("ffmpeg -v error -listen 1 -timeout 15 -i {url} -f null -")
