@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TypeVar
 
 from reference_impl.common.watch import Watched
@@ -16,6 +17,8 @@ class TcpReferenceServer(Watched[T]):
     def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        #: connection handlers that failed with an exception: reference bugs, for tests to see
+        self.errors: list[str] = []
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await asyncio.start_server(self._accept, host, port)
@@ -35,6 +38,14 @@ class TcpReferenceServer(Watched[T]):
         self._connections.add(task)
         try:
             await self._serve(reader, writer)
+        except Exception as exc:  # a reference bug: one line, kept, and the connection closed
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            print(
+                f"streamconform: reference server bug ({type(exc).__name__}: {exc}); "
+                "the connection was closed",
+                file=sys.stderr,
+            )
+            writer.close()
         finally:
             self._connections.discard(task)
 

@@ -108,7 +108,7 @@ class MultipartParser:
                 headers.append((name.strip(), value.strip()))
             self._headers = tuple(headers)
             length = next((v for k, v in headers if k.lower() == "content-length"), None)
-            self._length = int(length) if length and length.isdigit() else None
+            self._length = int(length) if length and length.isascii() and length.isdigit() else None
             if self._length is not None and self._length > MAX_PART:
                 raise ProtocolError(f"a part of {self._length} bytes exceeds {MAX_PART}")
             self._state = "body"

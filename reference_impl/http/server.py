@@ -176,12 +176,13 @@ class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
         await out.data(
             f"retry: {'1.5s' if 'http_sse_bad_retry' in self.faults else retry}\n\n".encode()
         )
-        resume = dict((k.decode().lower(), v.decode()) for k, v in request.headers).get(
-            "last-event-id"
-        )
+        # Header values are opaque bytes on the wire (RFC 9110 §5.5): latin-1 never fails.
+        fields = ((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in request.headers)
+        resume = dict(fields).get("last-event-id")
         start = channel.last_id
         if (
             resume is not None
+            and resume.isascii()
             and resume.isdigit()
             and "http_sse_ignore_last_event_id" not in (self.faults)
         ):
@@ -308,7 +309,11 @@ class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
 
 
 def _int(text: str | None, default: int) -> int:
-    return int(text) if text is not None and text.isdigit() and len(text) < 12 else default
+    return (
+        int(text)
+        if text is not None and text.isascii() and text.isdigit() and len(text) < 12
+        else default
+    )
 
 
 def _poll_body(events: list[StreamEvent], last_id: int) -> bytes:

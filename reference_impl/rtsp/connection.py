@@ -184,6 +184,6 @@ class RTSPConnection:
         if isinstance(event, Response):
             return serialize_response(event)
         cseq = event.header("CSeq")
-        if cseq is not None and cseq.isdigit() and self.our_role is Role.CLIENT:
+        if cseq is not None and cseq.isascii() and cseq.isdigit() and self.our_role is Role.CLIENT:
             self._awaiting.append(int(cseq))
         return serialize_request(event)

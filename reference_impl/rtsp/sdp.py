@@ -274,7 +274,7 @@ def _media_line(where: str, value: str) -> list[Violation]:
         return [Violation("RTSP-SDP-MEDIA", f"{where}: port {parts[1]} is not a UDP/TCP port")]
     # RFC 4566 §5.14: with an RTP profile the formats are RTP payload type numbers.
     if parts[2].upper().startswith("RTP/"):
-        bad = [f for f in parts[3:] if not (f.isdigit() and int(f) <= 127)]
+        bad = [f for f in parts[3:] if not (f.isascii() and f.isdigit() and int(f) <= 127)]
         if bad:
             return [Violation("RTSP-SDP-MEDIA", f"{where}: {bad[0]!r} is not a payload type")]
     return []

@@ -100,7 +100,7 @@ class ServerLogic:
         headers: list[tuple[str, str]] = []
         cseq = next((v for k, v in request_headers if k.lower() == "cseq"), None)
         if cseq is not None and "omit_cseq" not in self.faults:
-            if "wrong_cseq" in self.faults and cseq.isdigit():
+            if "wrong_cseq" in self.faults and cseq.isascii() and cseq.isdigit():
                 cseq = str(int(cseq) + 1)
             headers.append(("CSeq", cseq))
         headers.append(("Server", SERVER_NAME))

@@ -24,7 +24,9 @@ class TransportSpec:
         if value is None:
             return None
         first, _, second = value.partition("-")
-        if not first.isdigit() or (second and not second.isdigit()):
+        if not (first.isascii() and first.isdigit()) or (
+            second and not (second.isascii() and second.isdigit())
+        ):
             return None
         return int(first), int(second) if second else int(first) + 1
 
