@@ -242,7 +242,7 @@ class Campaign:
                 "crash" if crashed else "unresponsive",
                 "the target process exited"
                 if crashed
-                else "a valid OPTIONS got no answer after the case",
+                else "a valid request (the driver's health check) got no answer after the case",
             )
             self._recover(verdict.detail)
         return verdict, payload

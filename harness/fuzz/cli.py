@@ -13,6 +13,7 @@ from typing import Any
 
 from harness import PROJECT_ROOT
 from harness.fuzz.campaign import Campaign, Stats, TargetDown
+from harness.fuzz.driver import Verdict
 from harness.fuzz.findings import FindingStore, load_finding
 from harness.targets import ServerTarget, TargetError, parse_server_url, start_reference_server
 
@@ -192,7 +193,14 @@ def run_replay(args: argparse.Namespace) -> int:
             campaign = Campaign(target, store)
         except ValueError as exc:
             raise CliError(str(exc)) from None
-        verdict, _ = campaign.attempt(finding.state, payload=payload)
+        try:
+            verdict, _ = campaign.attempt(finding.state, payload=payload)
+        except TargetDown as exc:
+            # The target went down after the case and stayed down: that reproduces an
+            # unresponsive or crash finding; for any other finding it is a new symptom.
+            kind = finding.oracle if finding.oracle in ("crash", "unresponsive") else "unresponsive"
+            same = kind == finding.oracle
+            verdict = Verdict(kind, str(exc), finding.requirement if same else None)
     reproduced = verdict.oracle == finding.oracle and verdict.requirement == finding.requirement
     print(
         f"case ({len(payload)} bytes) in state {finding.state} against {target.url}: "
