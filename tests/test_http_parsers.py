@@ -226,3 +226,17 @@ def test_any_split_of_a_chunked_response_gives_the_same_body(cuts: list[int]) ->
 def test_h11_is_the_framer() -> None:
     # The project writes no HTTP/1.1 parser of its own (README: libraries used).
     assert ResponseReader()._conn.our_role is h11.CLIENT
+
+
+def test_icy_blocks_read_back_after_every_metaint_bytes_for_any_split() -> None:
+    from reference_impl.http.icy import IcyMetadata, IcyReader, format_block
+
+    stream = b"".join(bytes(100) + format_block({"StreamTitle": f"t{i}"}) for i in range(5))
+    for size in (1, 7, 64, len(stream)):
+        reader = IcyReader(100)
+        for start in range(0, len(stream), size):
+            reader.receive_data(stream[start : start + size])
+        titles = []
+        while isinstance(event := reader.next_event(), IcyMetadata):
+            titles.append(event.pairs["StreamTitle"])
+        assert titles == [f"t{i}" for i in range(5)]

@@ -3,6 +3,11 @@
 from reference_impl.common.faults import Fault
 
 _FAULTS = [
+    Fault(
+        "http_icy_wrong_interval",
+        ("HTTP-ICY-FRAMING",),
+        "ICY metadata blocks come 100 bytes before icy-metaint says",
+    ),
     Fault("http_sse_wrong_type", ("HTTP-SSE-CONTENT-TYPE",), "the event stream is text/plain"),
     Fault(
         "http_sse_no_blank_line", ("HTTP-SSE-EVENT-END",), "events are not ended by a blank line"

@@ -28,6 +28,7 @@ from reference_impl.common.faults import FaultSet
 from reference_impl.common.tcp_server import TcpReferenceServer
 from reference_impl.http.faults import FAULTS
 from reference_impl.http.hub import Channel, Hub, StreamEvent
+from reference_impl.http.icy import format_block
 from reference_impl.http.media import JPEG_FRAME, TRICKY_STREAM
 from reference_impl.http.multipart import format_part
 from reference_impl.http.pages import eventsource_page
@@ -37,6 +38,7 @@ from reference_impl.http.sse import format_comment, format_event
 FRAME_INTERVAL = 0.1
 LONGPOLL_DEFAULT = 10.0
 LONGPOLL_MAX = 30.0
+ICY_METAINT = 4096  # audio bytes between two metadata blocks on /radio
 BUFFER_FLUSH = 1.0  # the http_buffer_events fault writes what it holds this often
 HEARTBEAT_MS = 15000  # WHATWG §9.2.7 suggests a comment about every 15 seconds
 
@@ -152,6 +154,8 @@ class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
                 await out.json(_poll_body(events, channel.last_id))
         elif route == ("GET", "/longpoll"):
             await self._longpoll(query, channel, out)
+        elif route == ("GET", "/radio"):
+            await self._radio(request, query, out)
         elif route == ("GET", "/mjpeg"):
             await self._mjpeg(query, out)
         elif route == ("GET", "/eventsource.html"):
@@ -268,6 +272,26 @@ class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
         if "http_longpoll_drop_missed" in self.faults:
             events = events[-1:]
         await out.json(_poll_body(events, channel.last_id))
+
+    async def _radio(self, request: h11.Request, query: dict[str, str], out: Responder) -> None:
+        """Synthetic MP3-typed audio, with ICY metadata (a title per tick) when asked for it."""
+        asked = any(k.lower() == b"icy-metadata" and v.strip() == b"1" for k, v in request.headers)
+        headers = [("Content-Type", "audio/mpeg"), ("Cache-Control", "no-cache")]
+        if asked:
+            headers.append(("icy-metaint", str(ICY_METAINT)))
+        await out.head(200, headers + self.stream_headers)
+        count = _int(query.get("count"), 0)
+        ticks = self.hub.channels["tick"]
+        last, sent = ticks.last_id, 0
+        interval = ICY_METAINT - 100 if "http_icy_wrong_interval" in self.faults else ICY_METAINT
+        while not count or sent < count:
+            events = await ticks.wait_after(last, LONGPOLL_MAX)
+            last = events[-1].id if events else last
+            audio = bytes((last + i) & 0xFF for i in range(ICY_METAINT))
+            block = format_block({"StreamTitle": f"streamconform tick {last}"}) if asked else b""
+            await out.data(audio[:interval] + block + audio[interval:] if asked else audio)
+            sent += 1
+        await out.end()
 
     async def _mjpeg(self, query: dict[str, str], out: Responder) -> None:
         boundary = "streamconform-frame"
