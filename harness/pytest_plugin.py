@@ -7,6 +7,7 @@ installed. Only tests that carry @pytest.mark.requirement produce records and re
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import os
 import re
@@ -366,8 +367,11 @@ def pytest_runtest_protocol(
             item_requirements(item), state.catalogue, state.strict
         )
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        # Runs against several targets can share one report directory (make test): the
+        # target's tag keeps each test's evidence apart.
+        tag = hashlib.sha1(state.target_label.encode()).hexdigest()[:6]
         item.stash[EVIDENCE] = evidence_mod.TestEvidence(
-            state.run_dir / "evidence" / f"{_slug(item.nodeid)}-{worker}"
+            state.run_dir / "evidence" / f"{_slug(item.nodeid)}-{tag}-{worker}"
         )
         item.stash[STARTED] = time.time()
     return (yield)

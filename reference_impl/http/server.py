@@ -235,7 +235,10 @@ class ReferenceServer(TcpReferenceServer["ReferenceServer"]):
         if "close_after" in query:
             self.breaks.append((asyncio.get_running_loop().time(), last))
             self._notify()
-            out.abort()  # the stream breaks off, as a network failure would
+            # The response ends (last chunk) and the connection closes: a client reconnects
+            # either way, and no browser drops the final events as part of a broken body.
+            await out.end()
+            out.abort()
             return
         await out.end()
 
