@@ -137,15 +137,13 @@ class HttpFuzz:
 
     def healthy(self, host: str, port: int, timeout: float, ex: Exchange | None = None) -> bool:
         """A short poll on a fresh connection is still answered."""
-        try:
-            fresh = Exchange.open(host, port, timeout)
-        except OSError:
-            return False
-        try:
-            poll = f"GET /poll?channel=quiet HTTP/1.1\r\nHost: {self._authority}\r\n\r\n".encode()
-            return self._exchange(fresh, poll, timeout, whole=False) is not None
-        finally:
-            fresh.close()
+        poll = f"GET /poll?channel=quiet HTTP/1.1\r\nHost: {self._authority}\r\n\r\n".encode()
+        return Exchange.probe(
+            host,
+            port,
+            timeout,
+            lambda fresh: self._exchange(fresh, poll, timeout, whole=False) is not None,
+        )
 
     def _exchange(
         self, ex: Exchange, data: bytes, timeout: float, whole: bool

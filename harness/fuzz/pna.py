@@ -103,26 +103,18 @@ class PnaFuzz:
                     )
             if isinstance(event, PacketReceived | ServerMessage):
                 return Verdict(None)
-            if not isinstance(event, NeedData):
-                continue
-            chunk = ex.read_some(deadline)
-            if not chunk:
+            if isinstance(event, NeedData) and not ex.feed(conn, deadline):
                 return Verdict(None)
-            ex.received.clear()
-            conn.receive_data(chunk)
 
     def healthy(self, host: str, port: int, timeout: float, ex: Exchange | None = None) -> bool:
         """A valid request on a fresh connection still gets the PNA chunk."""
-        try:
-            fresh = Exchange.open(host, port, timeout)
-        except OSError:
-            return False
-        try:
+
+        def answered(fresh: Exchange) -> bool:
             if not fresh.send(wire.build_request(self.path)):
                 return False
             return self._read_until(fresh, PNAConnection(Role.CLIENT), PnaChunkReceived, timeout)
-        finally:
-            fresh.close()
+
+        return Exchange.probe(host, port, timeout, answered)
 
     def _read_until(self, ex: Exchange, conn: PNAConnection, kind: type, timeout: float) -> bool:
         return read_until(ex, conn, lambda e: isinstance(e, kind), timeout) is not None

@@ -141,11 +141,8 @@ class RtmpFuzz:
             out = conn.data_to_send()
             if out and not ex.send(out):
                 return False
-            chunk = ex.read_some(deadline)
-            if not chunk:
+            if not ex.feed(conn, deadline):
                 return False
-            ex.received.clear()
-            conn.receive_data(chunk)
         return ex.send(conn.data_to_send())
 
     def _call(self, ex: Exchange, conn: RTMPConnection, cmd: Command) -> Command | None:
@@ -230,29 +227,21 @@ class RtmpFuzz:
                 return Verdict("must-violation", event.detail, event.requirement_id)
             if isinstance(event, Command) and event.transaction_id == PROBE_TID:
                 return Verdict(None)
-            if not isinstance(event, NeedData):
-                continue
-            chunk = ex.read_some(deadline)
-            if not chunk:
+            if isinstance(event, NeedData) and not ex.feed(conn, deadline):
                 return Verdict(None)
-            ex.received.clear()
-            conn.receive_data(chunk)
         return Verdict(None)
 
     def healthy(self, host: str, port: int, timeout: float, ex: Exchange | None = None) -> bool:
         """A fresh connection still completes the handshake and connect."""
-        try:
-            fresh = Exchange.open(host, port, timeout)
-        except OSError:
-            return False
-        try:
+
+        def connects(fresh: Exchange) -> bool:
             conn = RTMPConnection(Role.CLIENT, random=os.urandom(3072))
             if not self._handshake(fresh, conn):
                 return False
             connect = Command("connect", 1.0, {"app": self.where.app, "tcUrl": self.where.tc_url})
             return self._call(fresh, conn, connect) is not None
-        finally:
-            fresh.close()
+
+        return Exchange.probe(host, port, timeout, connects)
 
     def _is_must(self, requirement_id: str) -> bool:
         return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"

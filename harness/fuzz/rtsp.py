@@ -208,14 +208,9 @@ class RtspFuzz:
         options = f"OPTIONS {self.url} RTSP/1.0\r\nCSeq: 99\r\n\r\n".encode()
         if ex is not None and not ex.closed:
             return self.exchange(ex, options) is not None
-        try:
-            fresh = Exchange.open(host, port, timeout)
-        except OSError:
-            return False
-        try:
-            return self.exchange(fresh, options) is not None
-        finally:
-            fresh.close()
+        return Exchange.probe(
+            host, port, timeout, lambda fresh: self.exchange(fresh, options) is not None
+        )
 
     def _is_must(self, requirement_id: str) -> bool:
         return requirement_id in self.catalogue and self.catalogue[requirement_id].level == "MUST"

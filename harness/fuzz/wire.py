@@ -66,6 +66,27 @@ class Exchange:
                 self.recorder.received(data)
         return data
 
+    def feed(self, conn: EventSource, deadline: float) -> bool:
+        """Hand what arrives before the deadline to `conn`; False on close or timeout."""
+        chunk = self.read_some(deadline)
+        if not chunk:
+            return False
+        self.received.clear()
+        conn.receive_data(chunk)
+        return True
+
+    @classmethod
+    def probe(cls, host: str, port: int, timeout: float, check: Callable[[Exchange], bool]) -> bool:
+        """`check` on a fresh connection, closed after; False if it cannot even connect."""
+        try:
+            fresh = cls.open(host, port, timeout)
+        except OSError:
+            return False
+        try:
+            return check(fresh)
+        finally:
+            fresh.close()
+
     def close(self) -> None:
         if self.recorder and not self.closed:
             self.recorder.closed(by_peer=False)
@@ -95,10 +116,7 @@ def read_until(
         except ProtocolError:
             return None
         if isinstance(event, NeedData):
-            chunk = ex.read_some(deadline)
-            if not chunk:
+            if not ex.feed(conn, deadline):
                 return None
-            ex.received.clear()
-            conn.receive_data(chunk)
         elif want(event):
             return event
