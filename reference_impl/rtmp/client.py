@@ -104,6 +104,8 @@ class RTMPClient:
         self.timeout = timeout
         #: answer Acknowledgements and PingRequests automatically (off to test a server's timing)
         self.answer = answer
+        #: the offset base of our C1 digest (0: byte 8, 1: byte 772)
+        self.scheme = scheme
         conn_faults = frozenset(
             _CONNECTION_FAULTS[n] for n in faults.names if n in _CONNECTION_FAULTS
         )
@@ -200,7 +202,7 @@ class RTMPClient:
     async def handshake(self) -> HandshakeComplete:
         c0c1 = self.conn.initial_data()
         if "hs_bad_c1_digest" in self.faults:
-            at = handshake.digest_offset(c0c1[1:], self.conn_scheme) + 1
+            at = handshake.digest_offset(c0c1[1:], self.scheme) + 1
             c0c1 = c0c1[:at] + bytes([c0c1[at] ^ 0xFF]) + c0c1[at + 1 :]
         self.write(c0c1)
         early_connect = "client_no_wait_s2" in self.faults
@@ -225,10 +227,6 @@ class RTMPClient:
             if isinstance(event, HandshakeComplete):
                 self.write(self.conn.data_to_send())
                 return event
-
-    @property
-    def conn_scheme(self) -> int:
-        return 0
 
     # -- events -----------------------------------------------------------------------------
 

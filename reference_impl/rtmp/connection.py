@@ -13,7 +13,7 @@ import enum
 import struct
 from collections import deque
 
-from reference_impl.common.events import Event, NeedData, ProtocolError, Violation
+from reference_impl.common.events import Event, NeedData, Violation
 from reference_impl.rtmp import chunks, handshake, messages
 from reference_impl.rtmp.chunks import ChunkReader, ChunkWriter, Message
 from reference_impl.rtmp.handshake import ClientHandshake, HandshakeComplete, ServerHandshake
@@ -232,9 +232,7 @@ class RTMPConnection:
 
 def _fmt1_chunk(message: Message) -> bytes:
     """A whole message as one type 1 chunk: no message stream ID, as if one came before."""
-    header = bytes([0x40 | message.csid]) if message.csid < 64 else b""
-    if not header:
-        raise ProtocolError("first_chunk_fmt1 is only written on one-byte chunk stream IDs")
+    header = chunks.basic_header(1, message.csid)
     body = struct.pack(">I", message.timestamp & 0xFFFFFF)[1:]
     body += struct.pack(">I", len(message.payload))[1:] + bytes([message.type_id])
     return header + body + message.payload

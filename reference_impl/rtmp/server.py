@@ -34,6 +34,7 @@ from reference_impl.rtmp.messages import (
     UserControl,
     UserControlType,
     WindowAckSize,
+    encode,
     status,
 )
 
@@ -128,7 +129,6 @@ class ServerSession:
         #: tasks feeding generated streams to this session (ended with it)
         self.feeds: list[asyncio.Task[None]] = []
         self._media_sent = 0
-        self._connected = False
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -341,20 +341,13 @@ class ServerSession:
         props = {"fmsVer": "FMS/3,5,7,7009", "capabilities": 31.0, "mode": 1.0}
         result = Command("_result", cmd.transaction_id, props, (info,))
         if "bad_amf_result" in self.faults:
-            assert self.conn is not None
-            message = self._message(result)
+            message = encode(result)
             self._raw(Message(message.csid, 0, message.type_id, 0, message.payload[:-3]))
         elif "result_tid_string" in self.faults:
             payload = amf0.encode_all("_result", "1", props, info)
             self._raw(Message(COMMAND_CSID, 0, MessageType.COMMAND_AMF0, 0, payload))
         else:
             self._send(result, csid=2 if "result_on_csid2" in self.faults else None)
-        self._connected = True
-
-    def _message(self, event: Event) -> Message:
-        from reference_impl.rtmp.messages import encode
-
-        return encode(event)
 
     def _raw(self, message: Message) -> None:
         assert self.conn is not None
