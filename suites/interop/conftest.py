@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from harness.evidence import TestEvidence
 from harness.pytest_plugin import peer_unavailable
 from harness.session import RunState
 from harness.targets import ServerTarget, parse_server_url
@@ -19,7 +23,10 @@ class PeerPool:
         self.running: dict[str, object] = {}
         self.failed: dict[str, tuple[str, bool]] = {}
 
-    def server(self, name: str, protocol: str) -> ServerTarget:
+    def server(
+        self, name: str, protocol: str, evidence: TestEvidence | None = None
+    ) -> ServerTarget:
+        """The server's target, started on first use; its log joins `evidence` if given."""
         if name == "reference":
             return self.state.server_for(protocol)
         from harness.peers import PeerBlocked, PeerUnavailable, start_peer
@@ -34,15 +41,23 @@ class PeerPool:
                 self.failed[name] = (str(exc), isinstance(exc, PeerBlocked))
                 peer_unavailable(self.state, str(exc), isinstance(exc, PeerBlocked))
         peer = self.running[name]
+        if evidence is not None:
+            evidence.extra_files.append(Path(peer.log_path))  # type: ignore[attr-defined]
         return parse_server_url(peer.url(protocol), kind="peer", label=f"peer:{name}")  # type: ignore[attr-defined]
-
-    def log_of(self, name: str) -> str | None:
-        peer = self.running.get(name)
-        return str(peer.log_path) if peer is not None else None  # type: ignore[attr-defined]
 
     def close(self) -> None:
         for peer in self.running.values():
             peer.stop()  # type: ignore[attr-defined]
+
+
+def require_program(state: RunState, command: str | None) -> None:
+    """The cell needs the command's program: unavailable (a failure under
+    STREAMCONFORM_REQUIRE_PEERS) when it is not installed. None is the reference: always there."""
+    if command is None:
+        return
+    program = shlex.split(command)[0]
+    if shutil.which(program) is None:
+        peer_unavailable(state, f"{program} is not installed (see .ci/packages/)")
 
 
 @pytest.fixture(scope="session")

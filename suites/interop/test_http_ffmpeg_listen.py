@@ -8,7 +8,6 @@ check that the stream arrives as it is made rather than all at once.
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
@@ -21,6 +20,7 @@ from harness.verdict import Conformance
 from reference_impl.http.client import Stream, StreamClosed
 from reference_impl.http.connection import BodyData
 from reference_impl.http.multipart import MultipartParser, Part, boundary_of
+from suites.interop.conftest import require_program
 
 DEADLINE = 15.0
 SOURCE = "-v error -re -f lavfi -i testsrc=size=160x120:rate=10 -t 20"
@@ -47,20 +47,13 @@ async def _read_live(url: str, port: int, seconds: float) -> tuple[Stream | None
     return stream, pieces
 
 
-def _ffmpeg(streamconform: RunState) -> None:
-    if shutil.which("ffmpeg") is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(streamconform, "ffmpeg is not installed")
-
-
 @pytest.mark.interop(protocol="http", client="reference", server="ffmpeg-listen-ts")
 @pytest.mark.requirement("HTTP-MESSAGE-FRAMING", "HTTP-STREAM-INCREMENTAL", "HTTP-STATUS-LINE")
 async def test_ffmpeg_listening_streams_mpeg_ts_as_it_is_made(
     streamconform: RunState, conformance: Conformance, evidence: TestEvidence
 ) -> None:
     """A live MPEG-TS response: well framed, and arriving piece by piece over seconds."""
-    _ffmpeg(streamconform)
+    require_program(streamconform, "ffmpeg")
     port = free_port()
     url = f"http://127.0.0.1:{port}/live.ts"
     command = f"ffmpeg {SOURCE} -c:v libx264 -preset ultrafast -f mpegts -listen 1 {{url}}"
@@ -90,7 +83,7 @@ async def test_ffmpeg_listening_streams_mpjpeg_as_multipart_parts(
     streamconform: RunState, conformance: Conformance, evidence: TestEvidence
 ) -> None:
     """multipart/x-mixed-replace with a boundary; each part an image/jpeg, parts as they come."""
-    _ffmpeg(streamconform)
+    require_program(streamconform, "ffmpeg")
     port = free_port()
     url = f"http://127.0.0.1:{port}/live.mjpg"
     # Left alone, ffmpeg labels the response application/octet-stream (its http default),

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import sys
-from pathlib import Path
 
 import pytest
 from _pytest.mark.structures import ParameterSet
@@ -18,7 +16,7 @@ from harness.session import RunState
 from harness.targets import ClientCommand
 from harness.verdict import Conformance
 from reference_impl.http.client import run_session
-from suites.interop.conftest import PeerPool
+from suites.interop.conftest import PeerPool, require_program
 
 #: client name -> command template (None: the reference EventSource, run in this process)
 CLIENTS: dict[str, str | None] = {
@@ -65,14 +63,8 @@ async def test_client_reads_every_event_of_a_stream_from_server(
 ) -> None:
     """The client gets each event once and in order, also across the reconnect."""
     template = CLIENTS[client]
-    if template is not None and shutil.which(template.split()[0]) is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(streamconform, f"{template.split()[0]} is not installed")
-    target = peer_pool.server(server, "http")
-    log = peer_pool.log_of(server)
-    if log:
-        evidence.extra_files.append(Path(log))
+    require_program(streamconform, template)
+    target = peer_pool.server(server, "http", evidence)
     url = (
         f"{target.url}?close_after={PER_STREAM}&stop_after={STREAMS}&retry=300"
         f"&session={secrets.token_hex(4)}"

@@ -6,8 +6,6 @@ read past the first keep-alive point (43 packets); MPlayer's dump file must hold
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from _pytest.mark.structures import ParameterSet
 
@@ -17,6 +15,7 @@ from harness.session import RunState
 from harness.targets import ClientCommand
 from harness.verdict import Conformance
 from reference_impl.pna.server import ReferenceServer
+from suites.interop.conftest import require_program
 
 CLIENTS: dict[str, str | None] = {
     "reference": None,
@@ -45,10 +44,7 @@ async def test_the_client_plays_the_stream_of_the_server(
 ) -> None:
     """The client completes the handshake and reads the data packets (a keep-alive shows it)."""
     template = CLIENTS[client]
-    if template is not None and shutil.which(template.split()[0]) is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(streamconform, f"{template.split()[0]} is not installed")
+    require_program(streamconform, template)
     server = ReferenceServer(streamconform.faults_for("pna"), count=300)
     port = await server.start("127.0.0.1", 0)
     under_test = ClientUnderTest(

@@ -7,8 +7,6 @@ with it, and that ffmpeg reads the stream the reference client publishes.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from harness.clients import ClientUnderTest
@@ -20,6 +18,7 @@ from harness.verdict import Conformance
 from reference_impl.rtmp import media
 from reference_impl.rtmp.client import RTMPClient, RTMPError
 from reference_impl.rtmp.messages import Command, DataMessage
+from suites.interop.conftest import require_program
 
 DEADLINE = 15.0
 
@@ -39,10 +38,7 @@ async def test_ffmpeg_listening_reads_what_the_reference_client_publishes(
 ) -> None:
     """The handshake completes (its kind is recorded), connect and publish are answered, and
     ffmpeg ends cleanly having read the stream."""
-    if shutil.which("ffmpeg") is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(streamconform, "ffmpeg is not installed")
+    require_program(streamconform, "ffmpeg")
     port = free_port()
     url = f"rtmp://127.0.0.1:{port}/live/stream"
     listener = ClientUnderTest(

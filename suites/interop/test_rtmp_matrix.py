@@ -9,7 +9,6 @@ publisher until the player is done, so a live server has something to pass on.
 from __future__ import annotations
 
 import secrets
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from harness.evidence import TestEvidence
 from harness.session import RunState
 from harness.targets import ClientCommand
 from harness.verdict import Conformance
-from suites.interop.conftest import PeerPool
+from suites.interop.conftest import PeerPool, require_program
 
 #: publisher name -> command (None: the reference client publishing)
 PUBLISHERS: dict[str, str | None] = {
@@ -62,13 +61,6 @@ def _cells() -> list[ParameterSet]:
     return cells
 
 
-def _require(streamconform: RunState, template: str | None) -> None:
-    if template is not None and shutil.which(template.split()[0]) is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(streamconform, f"{template.split()[0]} is not installed")
-
-
 @pytest.mark.parametrize(("publisher", "server", "player"), _cells())
 @pytest.mark.requirement("RTMP-INTEROP-PLAY")
 async def test_a_player_receives_through_the_server_what_a_publisher_sends(
@@ -81,12 +73,9 @@ async def test_a_player_receives_through_the_server_what_a_publisher_sends(
     evidence: TestEvidence,
 ) -> None:
     """The publisher's live stream reaches the player through the server."""
-    _require(streamconform, PUBLISHERS[publisher])
-    _require(streamconform, "rtmpdump" if player == "rtmpdump" else PLAYERS[player])
-    target = peer_pool.server(server, "rtmp")
-    log = peer_pool.log_of(server)
-    if log:
-        evidence.extra_files.append(Path(log))
+    require_program(streamconform, PUBLISHERS[publisher])
+    require_program(streamconform, "rtmpdump" if player == "rtmpdump" else PLAYERS[player])
+    target = peer_pool.server(server, "rtmp", evidence)
     base = target.url.rsplit("/", 1)[0]
     url = f"{base}/matrix-{secrets.token_hex(3)}"
     faults = streamconform.faults_for("rtmp") if server == "reference" else ()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from _pytest.mark.structures import ParameterSet
 
@@ -13,7 +10,7 @@ from harness.evidence import TestEvidence
 from harness.session import RunState
 from harness.targets import ClientCommand
 from harness.verdict import Conformance
-from suites.interop.conftest import PeerPool
+from suites.interop.conftest import PeerPool, require_program
 
 #: client name -> command template (None: the reference client)
 CLIENTS: dict[str, str | None] = {
@@ -62,16 +59,8 @@ async def test_client_plays_a_stream_from_server(
 ) -> None:
     """The client completes DESCRIBE, SETUP and PLAY with the server and sees the stream."""
     template = CLIENTS[client]
-    if template is not None and shutil.which(template.split()[0]) is None:
-        from harness.pytest_plugin import peer_unavailable
-
-        peer_unavailable(
-            streamconform, f"{template.split()[0]} is not installed (see .ci/packages/)"
-        )
-    target = peer_pool.server(server, "rtsp")
-    log = peer_pool.log_of(server)
-    if log:
-        evidence.extra_files.append(Path(log))
+    require_program(streamconform, template)
+    target = peer_pool.server(server, "rtsp", evidence)
     under_test = ClientUnderTest(
         "rtsp",
         ClientCommand(template) if template else None,
