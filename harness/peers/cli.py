@@ -51,6 +51,7 @@ def run_build(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     try:
         client = docker_client()
+        built: set[str] = set()
         for spec in specs:
             blocked = spec.blocked()
             if blocked and not args.names:
@@ -61,7 +62,10 @@ def run_build(args: argparse.Namespace) -> int:
             if not (spec.context / "Dockerfile").exists():
                 print(f"skipping {spec.name}: no Dockerfile (runs locally only)")
                 continue
+            if spec.image in built:
+                continue  # several peers run one image (image_of): it is built once
             build(client, spec)
+            built.add(spec.image)
     except ImageError as exc:
         raise CliError(str(exc)) from None
     return 0

@@ -35,14 +35,16 @@ class PeerSpec:
     ready_port: str | None = None
     #: why the program cannot be had on this machine at all, and what would unblock it
     blocked: Callable[[], str | None] = field(default=lambda: None)
+    #: the fixtures/docker/ folder (and image) this peer runs, when several peers share one
+    image_of: str | None = None
 
     @property
     def image(self) -> str:
-        return f"streamconform/{self.name}:latest"
+        return f"streamconform/{self.image_of or self.name}:latest"
 
     @property
     def context(self) -> Path:
-        return FIXTURES / "docker" / self.name
+        return FIXTURES / "docker" / (self.image_of or self.name)
 
     def url(self, protocol: str, ports: Ports) -> str:
         if protocol not in self.urls:

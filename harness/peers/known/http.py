@@ -38,8 +38,9 @@ PEERS: list[PeerSpec] = [
         protocols=("http",),
         ports=("http",),
         urls={"http": "http://127.0.0.1:{http}/stream.ts"},
-        docker_args=lambda ports: [str(ports["http"])],
+        docker_args=lambda ports: ["http", str(ports["http"])],
         ready_port="http",
+        image_of="vlc",
     ),
     PeerSpec(
         name="icecast",

@@ -65,8 +65,9 @@ PEERS: list[PeerSpec] = [
         protocols=("rtsp",),
         ports=("rtsp",),
         urls={"rtsp": "rtsp://127.0.0.1:{rtsp}/test"},
-        docker_args=lambda ports: [str(ports["rtsp"])],
+        docker_args=lambda ports: ["rtsp", str(ports["rtsp"])],
         ready_port="rtsp",
+        image_of="vlc",
     ),
     PeerSpec(
         name="mediamtx",
